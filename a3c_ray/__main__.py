@@ -1,0 +1,4 @@
+from a3c_ray.cli import main
+
+if __name__ == "__main__":
+    main()

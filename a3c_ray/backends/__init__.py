@@ -1,0 +1,50 @@
+"""Execution backends. Each runs the core's RolloutWorker and Learner; only the transport differs.
+
+A backend has three verbs: start() (workers ready and stepping), poll(timeout) (updates applied since the
+last call) and close(). The trainer drives all of them the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from a3c_ray.config import Config
+from a3c_ray.learner import Learner
+from a3c_ray.results import Update
+
+
+class Backend(Protocol):
+    learner: Learner
+
+    def start(self) -> None: ...
+
+    def poll(self, timeout: float) -> list[Update]: ...
+
+    def close(self) -> None: ...
+
+
+class BackendError(RuntimeError):
+    """The backend cannot go on (no cluster, workers lost); the message says which and why."""
+
+
+def make_backend(config: Config, learner: Learner) -> Backend:
+    if config.backend == "ray":
+        from a3c_ray.backends.ray_backend import RayBackend
+
+        return RayBackend(config, learner)
+    if config.backend == "mp":
+        from a3c_ray.backends.mp_backend import MultiprocessingBackend
+
+        return MultiprocessingBackend(config, learner)
+    from a3c_ray.backends.serial import SerialBackend
+
+    return SerialBackend(config, learner)
+
+
+def apply_or_skip(learner: Learner, gradients) -> Update:
+    """The driver-side step shared by the serial and Ray backends: apply finite gradients, skip the rest."""
+    lag = learner.version - gradients.version
+    applied = gradients.finite
+    if applied:
+        learner.apply_gradients(gradients)
+    return Update(gradients.worker, gradients.env_steps, gradients.episodes, gradients.metrics, lag, applied)

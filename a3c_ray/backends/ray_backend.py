@@ -1,0 +1,91 @@
+"""Ray backend: rollout-worker actors compute gradients; the driver applies them first-come first-served."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import ray
+
+from a3c_ray.backends import BackendError, apply_or_skip
+from a3c_ray.config import Config
+from a3c_ray.learner import Learner
+from a3c_ray.results import Update
+from a3c_ray.worker import Gradients, RolloutWorker, Weights
+
+READY_TIMEOUT_S = 120.0
+GET_TIMEOUT_S = 60.0
+
+
+@ray.remote(num_cpus=1)
+class RayRolloutWorker:
+    """A thin actor around the core's RolloutWorker."""
+
+    def __init__(self, config: Config, index: int):
+        self.worker = RolloutWorker(config, index)
+
+    def ready(self) -> bool:
+        return True
+
+    def compute_gradients(self, weights: Weights) -> Gradients:
+        return self.worker.compute_gradients(weights)
+
+
+def connect(address: str | None, num_cpus: int) -> bool:
+    """Attach to Ray; return True when this call started a local instance (and so owns its shutdown).
+
+    An address (flag or RAY_ADDRESS) connects to that cluster; none starts Ray on this machine.
+    """
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        ray.init(address=address, logging_level=logging.WARNING)
+        return False
+    ray.init(num_cpus=num_cpus, include_dashboard=False, dashboard_host="127.0.0.1",
+             logging_level=logging.WARNING, configure_logging=True)
+    return True
+
+
+class RayBackend:
+    def __init__(self, config: Config, learner: Learner):
+        self.config, self.learner = config, learner
+        self.actors: list = []
+        self.pending: dict = {}  # ObjectRef -> worker index
+        self.weights_ref = None
+        self.weights_version = -1
+        self.owns_ray = False
+
+    def start(self) -> None:
+        self.owns_ray = connect(self.config.address, max(os.cpu_count() or 1, self.config.workers))
+        self.actors = [RayRolloutWorker.remote(self.config, i) for i in range(self.config.workers)]
+        try:
+            ray.get([actor.ready.remote() for actor in self.actors], timeout=READY_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            raise BackendError(f"{self.config.workers} Ray workers did not start within {READY_TIMEOUT_S:.0f} s; "
+                               "does the cluster have a free CPU for each --workers?") from None
+        for index in range(len(self.actors)):
+            self._submit(index)
+
+    def _submit(self, index: int) -> None:
+        if self.weights_version != self.learner.version:  # one ray.put per weights version
+            self.weights_ref = ray.put(self.learner.weights())
+            self.weights_version = self.learner.version
+        self.pending[self.actors[index].compute_gradients.remote(self.weights_ref)] = index
+
+    def poll(self, timeout: float) -> list[Update]:
+        ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
+        updates = []
+        for ref in ready:
+            index = self.pending.pop(ref)
+            gradients = ray.get(ref, timeout=GET_TIMEOUT_S)  # ray.wait never raises: a failed task raises here
+            updates.append(apply_or_skip(self.learner, gradients))
+            self._submit(index)
+        return updates
+
+    def close(self) -> None:
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors, self.pending = [], {}
+        if self.owns_ray:
+            ray.shutdown()

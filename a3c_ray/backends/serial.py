@@ -1,0 +1,28 @@
+"""In-process backend: workers take turns in the driver. For tests, debugging and profiling."""
+
+from __future__ import annotations
+
+from a3c_ray.backends import apply_or_skip
+from a3c_ray.config import Config
+from a3c_ray.learner import Learner
+from a3c_ray.results import Update
+from a3c_ray.worker import RolloutWorker
+
+
+class SerialBackend:
+    def __init__(self, config: Config, learner: Learner):
+        self.config, self.learner = config, learner
+        self.workers: list[RolloutWorker] = []
+        self.turn = 0
+
+    def start(self) -> None:
+        self.workers = [RolloutWorker(self.config, i) for i in range(self.config.workers)]
+
+    def poll(self, timeout: float) -> list[Update]:
+        worker = self.workers[self.turn % len(self.workers)]
+        self.turn += 1
+        return [apply_or_skip(self.learner, worker.compute_gradients(self.learner.weights()))]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()

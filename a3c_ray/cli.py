@@ -1,0 +1,135 @@
+"""The a3c-ray command: train, evaluate, plot. Errors are one line on stderr, exit 2 for usage errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Optional
+
+import click
+import numpy as np
+import typer
+
+from a3c_ray.backends import BackendError
+from a3c_ray.checkpoint import CheckpointError
+from a3c_ray.config import Config, ConfigError, make_config
+from a3c_ray.envs import EnvError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="A3C for PyTorch on Ray actors (or torch.multiprocessing).")
+
+USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
+
+
+def _config_options() -> list[inspect.Parameter]:
+    """One --flag per Config field, defaulting to None ('not given') so presets fill what the user left out."""
+    hints = typing.get_type_hints(Config)
+    params = []
+    for f in dataclasses.fields(Config):
+        base = hints[f.name]
+        base = next((a for a in typing.get_args(base) if a is not type(None)), base) if typing.get_args(base) \
+            and type(None) in typing.get_args(base) else base
+        if typing.get_origin(base) is tuple:
+            base = str  # "64,64"
+        help_text = f.metadata.get("help", "")
+        if f.name == "env":
+            option = typer.Option(..., "--env", help=help_text)
+            annotation: typing.Any = str
+        elif base is bool:
+            flag = f.name.replace("_", "-")
+            option = typer.Option(None, f"--{flag}/--no-{flag}", help=help_text, show_default=False)
+            annotation = Optional[bool]
+        else:
+            option = typer.Option(None, f"--{f.name.replace('_', '-')}", help=help_text, show_default=False)
+            annotation = Optional[base]
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                        annotation=annotation))
+    return params
+
+
+def train_command(**options: typing.Any) -> None:
+    """Train A3C on an env; defaults come from the env's preset, flags override them."""
+    from a3c_ray.trainer import train
+
+    if options.get("hidden_sizes") is not None:
+        try:
+            options["hidden_sizes"] = tuple(int(x) for x in str(options["hidden_sizes"]).split(","))
+        except ValueError:
+            raise ConfigError(f"--hidden-sizes must be integers like 64,64, got {options['hidden_sizes']!r}") \
+                from None
+    config = make_config(**options)
+    result = train(config)
+    s = result.summary
+    solved = f"solved in {s['time_to_solve_s']:.1f} s ({s['env_steps_to_solve']} env steps)" if s["solved"] \
+        else f"not solved ({s['stop_reason']})"
+    typer.echo(f"{config.env}: {solved}; 100-episode return mean {s['episode_return_mean']:.1f}, "
+               f"{s['env_steps_per_s']:.0f} env steps/s, start-up {s['startup_s']:.1f} s. Run: {result.run_dir}")
+
+
+train_command.__signature__ = inspect.Signature(_config_options())  # type: ignore[attr-defined]
+app.command("train", help=train_command.__doc__)(train_command)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    run_dir: Path = typer.Argument(..., help="run directory (or its checkpoint.pt)"),
+    episodes: int = typer.Option(100, help="greedy episodes to run"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Run the greedy policy of a saved run and print the mean and std of its return."""
+    from a3c_ray.evaluate import evaluate
+
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be a positive integer, got {episodes}")
+    returns = evaluate(run_dir, episodes)
+    mean, std = float(np.mean(returns)), float(np.std(returns))
+    if as_json:
+        typer.echo(json.dumps({"mean_return": mean, "std_return": std, "episodes": len(returns)}))
+    else:
+        typer.echo(f"greedy return over {len(returns)} episodes: {mean:.1f} ± {std:.1f}")
+
+
+@app.command("plot")
+def plot_command(
+    run_dirs: list[Path] = typer.Argument(..., help="run directories to overlay"),
+    out: Path = typer.Option(..., "--out", help="PNG file to write"),
+) -> None:
+    """Overlay the learning curves of several runs."""
+    from a3c_ray.plotting import plot_learning_curves
+    from a3c_ray.results import load_run
+
+    curves = {}
+    for run_dir in run_dirs:
+        if not (run_dir / "episodes.csv").is_file():
+            raise ConfigError(f"{str(run_dir)!r} is not a run directory (no episodes.csv)")
+        curves[run_dir.name] = load_run(run_dir).episodes
+    plot_learning_curves(curves, out)
+    typer.echo(f"wrote {out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app without click's multi-line error screens; map errors to one line + exit code."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="a3c-ray", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        _fail(exc.format_message(), 2)
+    except click.Abort:
+        _fail("aborted", 130)
+    except USAGE_ERRORS as exc:
+        _fail(str(exc), 2)
+    except BackendError as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"a3c-ray: error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,151 @@
+"""One validated dataclass holds every setting of a run; presets fill it per env id."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+BACKENDS = ("ray", "mp", "serial")
+OPTIMIZERS = ("adam", "rmsprop")
+ACTIVATIONS = ("tanh", "relu")
+GENERIC_STOP_STEPS = 2_000_000
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot work; the message names it and the fix."""
+
+
+def _doc(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class Config:
+    """Everything a run needs. Field docs double as CLI help."""
+
+    env: str = _doc("gymnasium env id, or 'module:Env-v0' to import your own registration", default="CartPole-v1")
+    backend: str = _doc("execution backend: ray, mp (torch.multiprocessing Hogwild) or serial", default="ray")
+    workers: int = _doc("rollout workers (one CPU each)", default=2)
+    envs_per_worker: int = _doc("envs each worker steps together with one batched forward", default=8)
+    rollout_length: int = _doc("steps per env in one gradient (n of n-step returns)", default=16)
+    gamma: float = _doc("discount factor, in (0, 1]", default=0.99)
+    gae_lambda: float = _doc("GAE lambda in (0, 1]; 1.0 gives plain n-step returns", default=0.95)
+    lr: float = _doc("learning rate of the global optimizer", default=7e-4)
+    optimizer: str = _doc("adam or rmsprop", default="adam")
+    entropy_coef: float = _doc("weight of the entropy bonus", default=0.0)
+    value_coef: float = _doc("weight of the value loss", default=0.5)
+    max_grad_norm: float = _doc("clip each gradient to this global norm (0 disables)", default=0.5)
+    hidden_sizes: tuple[int, ...] = _doc("hidden layer widths of the actor and the critic", default=(64, 64))
+    activation: str = _doc("tanh or relu", default="tanh")
+    log_std_init: float = _doc("initial log std of the Gaussian policy (Box actions)", default=0.0)
+    normalize_obs: bool = _doc("running mean/std observation normalisation", default=True)
+    normalize_reward: bool = _doc("scale rewards by the running std of the discounted return", default=True)
+    normalize_advantage: bool = _doc("standardise advantages within each gradient batch", default=False)
+    seed: int = _doc("random seed of the run; worker i uses seed + 1000 * i", default=0)
+    stop_return: float | None = _doc("stop when the 100-episode training return mean reaches this", default=None)
+    stop_steps: int | None = _doc("stop after this many env steps", default=None)
+    stop_seconds: float | None = _doc("stop after this many seconds of training", default=None)
+    out: str | None = _doc("run directory (default: runs/<env>-<backend>-s<seed>-<time>)", default=None)
+    address: str | None = _doc("Ray cluster address; default starts Ray locally (RAY_ADDRESS also works)", default=None)
+    report_interval_s: float = _doc("seconds between progress rows", default=1.0)
+    checkpoint_interval_s: float = _doc("seconds between periodic checkpoints", default=30.0)
+    progress_bar: bool = _doc("show a live progress line", default=True)
+
+    def validate(self) -> "Config":
+        """Raise ConfigError on the first value that cannot work; return self for chaining."""
+        positive_ints = ("workers", "envs_per_worker", "rollout_length")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be > 0, got {self.lr!r}")
+        for name in ("gamma", "gae_lambda"):
+            value = getattr(self, name)
+            if not 0 < value <= 1:
+                raise ConfigError(f"--{_flag(name)} must be in (0, 1], got {value!r}")
+        for name in ("entropy_coef", "value_coef", "max_grad_norm"):
+            value = getattr(self, name)
+            if not value >= 0:
+                raise ConfigError(f"--{_flag(name)} must be >= 0, got {value!r}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
+            raise ConfigError(f"--hidden-sizes must be positive integers like 64,64, got {self.hidden_sizes!r}")
+        if self.stop_steps is not None and self.stop_steps < 1:
+            raise ConfigError(f"--stop-steps must be a positive integer, got {self.stop_steps!r}")
+        if self.stop_seconds is not None and not self.stop_seconds > 0:
+            raise ConfigError(f"--stop-seconds must be > 0, got {self.stop_seconds!r}")
+        if self.stop_return is None and self.stop_steps is None and self.stop_seconds is None:
+            raise ConfigError("no stop criterion: give --stop-return, --stop-steps or --stop-seconds")
+        for name in ("report_interval_s", "checkpoint_interval_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)!r}")
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}; known keys are the fields of a3c_ray.Config")
+        values = dict(data)
+        if "hidden_sizes" in values:
+            values["hidden_sizes"] = tuple(values["hidden_sizes"])
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        return cls.from_dict(json.loads(text))
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def load_preset(env_id: str) -> dict[str, Any]:
+    """Tuned settings shipped for this env id, or {} when there is none."""
+    name = env_id.replace(":", "_").replace("/", "_") + ".json"
+    path = resources.files("a3c_ray.presets").joinpath(name)
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def make_config(env: str, **overrides: Any) -> Config:
+    """Config for `env`: generic defaults, then the env's preset, then `overrides` (None means not given).
+
+    With no stop criterion given, stop at the env's reward_threshold (when it has one) and cap the run at the
+    preset's step budget, so that a run always ends.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    preset = load_preset(env)
+    default_stop_steps = preset.pop("default_stop_steps", GENERIC_STOP_STEPS)
+    values: dict[str, Any] = {**preset, **given, "env": env}
+    if "stop_return" not in given:
+        values.setdefault("stop_return", _reward_threshold(env))
+    if "stop_steps" not in given and "stop_seconds" not in given:
+        values["stop_steps"] = default_stop_steps
+    return Config.from_dict(values)
+
+
+def _reward_threshold(env_id: str) -> float | None:
+    import gymnasium as gym
+
+    from a3c_ray.envs import EnvError, import_env_module
+
+    try:
+        spec = gym.spec(import_env_module(env_id))
+    except (EnvError, gym.error.Error):  # reported clearly when the env is made
+        return None
+    return None if spec.reward_threshold is None else float(spec.reward_threshold)

@@ -1,0 +1,78 @@
+"""Action distributions behind one small interface, picked from the action space.
+
+Sampling happens in numpy on the rollout's hot path (torch.distributions costs ~150 us a call here);
+log_prob and entropy are torch, for the loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+class Categorical:
+    """For Discrete(n): the head's output is n logits."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.param_dim = n
+
+    def sample(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        logits = params - params.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        cdf = np.cumsum(probs, axis=1)
+        u = rng.random((len(params), 1)) * cdf[:, -1:]
+        return np.minimum((cdf < u).sum(axis=1), self.n - 1)
+
+    def mode(self, params: np.ndarray) -> np.ndarray:
+        return params.argmax(axis=1)
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log_softmax(params, dim=1)
+        return log_p.gather(1, actions.long().view(-1, 1)).squeeze(1)
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log_softmax(params, dim=1)
+        return -(log_p.exp() * log_p).sum(dim=1)
+
+
+class DiagGaussian:
+    """For Box(d): the head's output is d means; log std is a state-independent parameter of the model.
+
+    `params` holds the means and the log stds side by side ([B, 2d]) so every call takes one array.
+    """
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self.param_dim = dim
+
+    def split(self, params):
+        return params[:, : self.dim], params[:, self.dim :]
+
+    def sample(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        mean, log_std = self.split(params)
+        return (mean + np.exp(log_std) * rng.standard_normal(mean.shape)).astype(np.float32)
+
+    def mode(self, params: np.ndarray) -> np.ndarray:
+        return self.split(params)[0]
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        mean, log_std = self.split(params)
+        z = (actions - mean) * torch.exp(-log_std)
+        return (-0.5 * z.pow(2) - log_std - 0.5 * LOG_2PI).sum(dim=1)
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        _, log_std = self.split(params)
+        return (0.5 + 0.5 * LOG_2PI + log_std).sum(dim=1)
+
+
+def distribution_for(action_space) -> Categorical | DiagGaussian:
+    import gymnasium as gym
+
+    if isinstance(action_space, gym.spaces.Discrete):
+        return Categorical(int(action_space.n))
+    return DiagGaussian(int(action_space.shape[0]))

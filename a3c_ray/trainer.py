@@ -1,0 +1,154 @@
+"""train(config): run a backend until a stop criterion, recording tables, checkpoints and the summary."""
+
+from __future__ import annotations
+
+import signal
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from a3c_ray.backends import make_backend
+from a3c_ray.checkpoint import CHECKPOINT_NAME, save_checkpoint
+from a3c_ray.config import Config, ConfigError
+from a3c_ray.learner import Learner
+from a3c_ray.plotting import plot_learning_curves
+from a3c_ray.progress import ProgressLine
+from a3c_ray.results import Recorder, RunResult, write_csv, write_json
+from a3c_ray.atomic import atomic_write_text
+
+RUN_FILES = ("config.json", "summary.json", "progress.csv", "episodes.csv", CHECKPOINT_NAME)
+
+
+def default_run_dir(config: Config) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return Path("runs") / f"{config.env.replace(':', '_').replace('/', '_')}-{config.backend}-s{config.seed}-{stamp}"
+
+
+def prepare_run_dir(config: Config) -> Path:
+    run_dir = Path(config.out) if config.out else default_run_dir(config)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--out {str(run_dir)!r} is a file; give a directory")
+    if any((run_dir / name).exists() for name in RUN_FILES):
+        raise ConfigError(f"--out {str(run_dir)!r} already holds a run; choose another directory")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {str(run_dir)!r} is not writable ({exc.strerror}); choose another directory") \
+            from None
+    return run_dir
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM ends a run like Ctrl-C does: files are flushed, then the process exits."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Trainer:
+    """One run: owns the learner, the backend and the run directory."""
+
+    def __init__(self, config: Config):
+        self.config = config.validate()
+        self.run_dir = prepare_run_dir(config)
+        atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
+        self.learner = Learner(config)
+        self.recorder = Recorder(config)
+        self.stop_reason = ""
+
+    def should_stop(self, now: float) -> str:
+        c, r = self.config, self.recorder
+        if r.solved_at is not None:
+            return "solved"
+        if c.stop_steps is not None and r.env_steps >= c.stop_steps:
+            return "stop_steps"
+        if c.stop_seconds is not None and now - r.start_time >= c.stop_seconds:
+            return "stop_seconds"
+        return ""
+
+    def run(self) -> RunResult:
+        t_begin = time.perf_counter()
+        backend = make_backend(self.config, self.learner)
+        bar = ProgressLine(self.config)
+        startup_s = 0.0
+        try:
+            with sigterm_as_interrupt():
+                backend.start()
+                now = time.perf_counter()
+                startup_s = now - t_begin
+                self.recorder.start_time = now
+                next_report = now + self.config.report_interval_s
+                next_checkpoint = now + self.config.checkpoint_interval_s
+                while not self.stop_reason:
+                    for update in backend.poll(timeout=1.0):
+                        self.recorder.record(update, time.perf_counter())
+                    now = time.perf_counter()
+                    self.stop_reason = self.should_stop(now)
+                    if now >= next_report:
+                        bar.update(self.recorder.progress_row(now, self.learner.version))
+                        next_report = now + self.config.report_interval_s
+                    if now >= next_checkpoint:
+                        self.save_checkpoint()
+                        next_checkpoint = now + self.config.checkpoint_interval_s
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+        finally:
+            backend.close()
+            bar.close()
+            self.finish(startup_s, time.perf_counter() - t_begin)
+        return RunResult(self.run_dir, self.config, self.recorder.progress(), self.recorder.episodes(),
+                         self.summary)
+
+    def save_checkpoint(self) -> None:
+        r = self.recorder
+        save_checkpoint(self.run_dir / CHECKPOINT_NAME, config=self.config,
+                        model_state=self.learner.model.state_dict(),
+                        optimizer_state=self.learner.optimizer.state_dict(),
+                        normalizer_state=self.learner.normalizer.state(),
+                        counters={"version": self.learner.version, "env_steps": r.env_steps,
+                                  "episodes": len(r.episode_rows), "skipped_updates": r.skipped_updates})
+
+    def finish(self, startup_s: float, wall_s: float) -> None:
+        """Write everything a run leaves behind; each file atomically, so an interrupt never leaves half a file."""
+        r = self.recorder
+        if r.start_time:
+            r.progress_row(time.perf_counter(), self.learner.version)
+        self.save_checkpoint()
+        write_csv(self.run_dir / "progress.csv", r.progress())
+        write_csv(self.run_dir / "episodes.csv", r.episodes())
+        training_s = time.perf_counter() - r.start_time if r.start_time else 0.0
+        self.summary = {
+            "env": self.config.env, "backend": self.config.backend, "workers": self.config.workers,
+            "seed": self.config.seed, "stop_reason": self.stop_reason or "error",
+            "solved": r.solved_at is not None,
+            "time_to_solve_s": r.solved_at[0] if r.solved_at else None,
+            "env_steps_to_solve": r.solved_at[1] if r.solved_at else None,
+            "env_steps": r.env_steps, "updates": self.learner.version, "skipped_updates": r.skipped_updates,
+            "episodes": len(r.episode_rows), "episode_return_mean": r.return_mean,
+            "best_episode_return_mean": r.best_return_mean if r.best_return_mean > float("-inf") else None,
+            "stop_return": self.config.stop_return, "wall_s": wall_s, "startup_s": startup_s,
+            "training_s": training_s, "env_steps_per_s": r.env_steps / training_s if training_s > 0 else 0.0,
+        }
+        write_json(self.run_dir / "summary.json", self.summary)
+        if len(r.episode_rows):
+            plot_learning_curves({self.run_dir.name: r.episodes()}, self.run_dir / "learning_curve.png",
+                                 title=f"{self.config.env} ({self.config.backend}, seed {self.config.seed})")
+
+
+def train(config: Config) -> RunResult:
+    """Train A3C with `config` and return the run's tables; files land in the run directory too."""
+    return Trainer(config).run()

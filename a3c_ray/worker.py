@@ -1,0 +1,87 @@
+"""The worker verb of A3C: given weights, run a rollout and return gradients. Every backend runs this class."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from a3c_ray.config import Config
+from a3c_ray.envs import EnvGroup
+from a3c_ray.loss import a3c_loss
+from a3c_ray.model import build_model, get_flat_grads, set_flat_weights
+from a3c_ray.normalize import Normalizer
+from a3c_ray.rollout import Rollout, RolloutCollector
+
+
+@dataclass
+class Weights:
+    """What the learner hands a worker: flat parameters, normaliser statistics, and their version."""
+
+    version: int
+    params: np.ndarray
+    normalizer: dict[str, np.ndarray]
+
+
+@dataclass
+class Gradients:
+    """What a worker hands back: a copied flat gradient, the version it was computed with, and what it saw."""
+
+    worker: int
+    version: int
+    grads: np.ndarray
+    env_steps: int
+    episodes: list[tuple[float, int]]
+    metrics: dict[str, float]
+    normalizer_delta: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.grads).all()) and all(math.isfinite(v) for v in self.metrics.values())
+
+
+def worker_seed(config: Config, index: int) -> int:
+    return config.seed + 1000 * index
+
+
+class RolloutWorker:
+    """Holds envs and a local model copy. Stateless between calls except for the envs' progress."""
+
+    def __init__(self, config: Config, index: int):
+        torch.set_num_threads(1)  # one thread per worker process: 2 cores, no oversubscription
+        seed = worker_seed(config, index)
+        torch.manual_seed(seed)
+        self.config, self.index = config, index
+        self.envs = EnvGroup(config.env, config.envs_per_worker, seed)
+        self.model = build_model(config, self.envs.observation_space, self.envs.action_space)
+        self.normalizer = Normalizer(self.envs.obs.shape[1], config.normalize_obs, config.normalize_reward,
+                                     config.gamma)
+        self.collector = RolloutCollector(self.envs, self.model, self.normalizer, np.random.default_rng(seed))
+
+    def compute_gradients(self, weights: Weights) -> Gradients:
+        """Load `weights`, collect one rollout with them, and return the gradient of its loss."""
+        set_flat_weights(self.model, weights.params)
+        self.normalizer.load(weights.normalizer)
+        rollout = self.collector.collect(self.config.rollout_length)
+        return self.gradients_for(rollout, weights.version)
+
+    def gradients_for(self, rollout: Rollout, version: int) -> Gradients:
+        """Gradient of one rollout's loss. Grads are zeroed first, so calls never accumulate (the original's bug)."""
+        self.model.zero_grad(set_to_none=True)
+        loss, metrics = a3c_loss(self.model, rollout, self.config)
+        loss.backward()
+        params = list(self.model.parameters())
+        if self.config.max_grad_norm > 0:
+            norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
+        else:
+            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
+        metrics["grad_norm"] = float(norm)
+        delta = {**{f"obs_{k}": v for k, v in rollout.obs_moments.state().items()},
+                 **{f"ret_{k}": v for k, v in rollout.ret_moments.state().items()}}
+        return Gradients(self.index, version, get_flat_grads(self.model), rollout.env_steps, rollout.episodes,
+                         metrics, delta)
+
+    def close(self) -> None:
+        self.envs.close()
