@@ -82,7 +82,7 @@ class Trainer:
 
     def run(self) -> RunResult:
         t_begin = time.perf_counter()
-        backend = make_backend(self.config, self.learner)
+        backend = self.backend = make_backend(self.config, self.learner)
         bar = ProgressLine(self.config)
         startup_s = 0.0
         try:
@@ -99,19 +99,25 @@ class Trainer:
                     now = time.perf_counter()
                     self.stop_reason = self.should_stop(now)
                     if now >= next_report:
-                        bar.update(self.recorder.progress_row(now, self.learner.version))
+                        bar.update(self.recorder.progress_row(now, self.learner.version, self.counters(backend)))
                         next_report = now + self.config.report_interval_s
                     if now >= next_checkpoint:
-                        self.save_checkpoint()
+                        self.flush()
                         next_checkpoint = now + self.config.checkpoint_interval_s
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
         finally:
             backend.close()
             bar.close()
-            self.finish(startup_s, time.perf_counter() - t_begin)
+            self.finish(backend, startup_s, time.perf_counter() - t_begin)
         return RunResult(self.run_dir, self.config, self.recorder.progress(), self.recorder.episodes(),
                          self.summary)
+
+    def flush(self) -> None:
+        """Checkpoint and tables as they stand, each written atomically."""
+        self.save_checkpoint()
+        write_csv(self.run_dir / "progress.csv", self.recorder.progress())
+        write_csv(self.run_dir / "episodes.csv", self.recorder.episodes())
 
     def save_checkpoint(self) -> None:
         r = self.recorder
@@ -122,14 +128,16 @@ class Trainer:
                         counters={"version": self.learner.version, "env_steps": r.env_steps,
                                   "episodes": len(r.episode_rows), "skipped_updates": r.skipped_updates})
 
-    def finish(self, startup_s: float, wall_s: float) -> None:
+    @staticmethod
+    def counters(backend) -> dict[str, int]:
+        return {"worker_restarts": backend.restarts}
+
+    def finish(self, backend, startup_s: float, wall_s: float) -> None:
         """Write everything a run leaves behind; each file atomically, so an interrupt never leaves half a file."""
         r = self.recorder
         if r.start_time:
-            r.progress_row(time.perf_counter(), self.learner.version)
-        self.save_checkpoint()
-        write_csv(self.run_dir / "progress.csv", r.progress())
-        write_csv(self.run_dir / "episodes.csv", r.episodes())
+            r.progress_row(time.perf_counter(), self.learner.version, self.counters(backend))
+        self.flush()
         training_s = time.perf_counter() - r.start_time if r.start_time else 0.0
         self.summary = {
             "env": self.config.env, "backend": self.config.backend, "workers": self.config.workers,
@@ -138,6 +146,7 @@ class Trainer:
             "time_to_solve_s": r.solved_at[0] if r.solved_at else None,
             "env_steps_to_solve": r.solved_at[1] if r.solved_at else None,
             "env_steps": r.env_steps, "updates": self.learner.version, "skipped_updates": r.skipped_updates,
+            "worker_restarts": backend.restarts,
             "episodes": len(r.episode_rows), "episode_return_mean": r.return_mean,
             "best_episode_return_mean": r.best_return_mean if r.best_return_mean > float("-inf") else None,
             "stop_return": self.config.stop_return, "wall_s": wall_s, "startup_s": startup_s,

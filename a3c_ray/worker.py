@@ -42,16 +42,17 @@ class Gradients:
         return bool(np.isfinite(self.grads).all()) and all(math.isfinite(v) for v in self.metrics.values())
 
 
-def worker_seed(config: Config, index: int) -> int:
-    return config.seed + 1000 * index
+def worker_seed(config: Config, index: int, incarnation: int = 0) -> int:
+    """Distinct seeds per worker, and per restart of a worker so a replacement does not replay its past."""
+    return config.seed + 1000 * index + 100_000 * incarnation
 
 
 class RolloutWorker:
     """Holds envs and a local model copy. Stateless between calls except for the envs' progress."""
 
-    def __init__(self, config: Config, index: int):
+    def __init__(self, config: Config, index: int, incarnation: int = 0):
         torch.set_num_threads(1)  # one thread per worker process: 2 cores, no oversubscription
-        seed = worker_seed(config, index)
+        seed = worker_seed(config, index, incarnation)
         torch.manual_seed(seed)
         self.config, self.index = config, index
         self.envs = EnvGroup(config.env, config.envs_per_worker, seed)

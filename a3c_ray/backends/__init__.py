@@ -15,6 +15,7 @@ from a3c_ray.results import Update
 
 class Backend(Protocol):
     learner: Learner
+    restarts: int  # workers restarted or replaced so far
 
     def start(self) -> None: ...
 

@@ -50,6 +50,7 @@ def connect(address: str | None, num_cpus: int) -> bool:
 class RayBackend:
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner
+        self.restarts = 0
         self.actors: list = []
         self.pending: dict = {}  # ObjectRef -> worker index
         self.weights_ref = None

@@ -12,6 +12,7 @@ from a3c_ray.worker import RolloutWorker
 class SerialBackend:
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner
+        self.restarts = 0
         self.workers: list[RolloutWorker] = []
         self.turn = 0
 

@@ -1,0 +1,207 @@
+"""torch.multiprocessing backend (Hogwild, as the original): workers step a shared-memory global model.
+
+Each worker process computes gradients with the core's RolloutWorker, copies them into fresh .grad tensors of
+the shared model and steps a shared optimizer whose whole state (step counter included) lives in shared memory.
+The optimizer step holds a lock, so Adam's moments are never torn; weight reads are lock-free (Hogwild).
+The driver only collects reports and merges normaliser statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue as queue_module
+import signal
+import time
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+
+from a3c_ray.backends import BackendError
+from a3c_ray.config import Config
+from a3c_ray.learner import Learner, build_optimizer
+from a3c_ray.model import get_flat_weights, set_flat_grads
+from a3c_ray.normalize import Normalizer
+from a3c_ray.results import Update
+from a3c_ray.worker import RolloutWorker, Weights
+
+JOIN_TIMEOUT_S = 5.0
+READY_TIMEOUT_S = 120.0
+log = logging.getLogger(__name__)
+MAX_RESTARTS_PER_WORKER = 3
+
+
+def share_optimizer_state(optimizer: torch.optim.Optimizer) -> list[dict[str, torch.Tensor]]:
+    """Create every state tensor up front, in shared memory, and return them in parameter order."""
+    shared = []
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state[p]
+            if not state:
+                state["step"] = torch.zeros(())
+                if isinstance(optimizer, torch.optim.Adam):
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                else:
+                    state["square_avg"] = torch.zeros_like(p)
+            for value in state.values():
+                value.share_memory_()
+            shared.append(state)
+    return shared
+
+
+def attach_optimizer_state(optimizer: torch.optim.Optimizer, shared: list[dict[str, torch.Tensor]]) -> None:
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for p, state in zip(params, shared):
+        optimizer.state[p] = state
+
+
+class SharedNormalizerState:
+    """Normaliser statistics in one shared float64 tensor, so workers read the driver's merged view."""
+
+    def __init__(self, obs_dim: int):
+        self.obs_dim = obs_dim
+        self.buffer = torch.zeros(2 * obs_dim + 4, dtype=torch.float64).share_memory_()
+
+    def write(self, state: dict[str, np.ndarray]) -> None:
+        parts = [state["obs_mean"], state["obs_var"], [state["obs_count"]], [state["ret_mean"]],
+                 [state["ret_var"]], [state["ret_count"]]]
+        self.buffer.copy_(torch.from_numpy(np.concatenate([np.ravel(p) for p in parts]).astype(np.float64)))
+
+    def read(self) -> dict[str, np.ndarray]:
+        b, d = self.buffer.numpy().copy(), self.obs_dim
+        return {"obs_mean": b[:d], "obs_var": b[d:2 * d], "obs_count": b[2 * d], "ret_mean": b[2 * d + 1],
+                "ret_var": b[2 * d + 2], "ret_count": b[2 * d + 3]}
+
+
+def worker_main(config: Config, index: int, incarnation: int, model, optimizer_state, version, lock,
+                normalizer: SharedNormalizerState, reports, stop) -> None:
+    """Body of one worker process: rollout, gradient, locked shared optimizer step, report; until stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops us cleanly
+    worker = RolloutWorker(config, index, incarnation)
+    optimizer = build_optimizer(config, model)
+    attach_optimizer_state(optimizer, optimizer_state)
+    reports.put(("ready", index))
+    while not stop.is_set():
+        gradients = worker.compute_gradients(Weights(version.value, get_flat_weights(model), normalizer.read()))
+        applied = gradients.finite
+        lag = version.value - gradients.version
+        if applied:
+            with lock:
+                lag = version.value - gradients.version
+                set_flat_grads(model, gradients.grads)  # fresh tensors: the local model's grads are never aliased
+                optimizer.step()
+                version.value += 1
+        update = Update(index, gradients.env_steps, gradients.episodes, gradients.metrics, lag, applied)
+        reports.put(("update", (update, gradients.normalizer_delta)))
+    worker.close()
+
+
+class MultiprocessingBackend:
+    def __init__(self, config: Config, learner: Learner):
+        self.config, self.learner = config, learner
+        self.ctx = mp.get_context("spawn")
+        self.processes: list = []
+        self.incarnations = [0] * config.workers
+        self.restarts = 0
+
+    def start(self) -> None:
+        self.learner.model.share_memory()
+        self.optimizer_state = share_optimizer_state(self.learner.optimizer)
+        self.version = self.ctx.Value("q", self.learner.version)
+        self.lock = self.ctx.Lock()
+        self.normalizer = SharedNormalizerState(self.learner.normalizer.obs_rms.mean.shape[0])
+        self.normalizer.write(self.learner.normalizer.state())
+        self.reports = self.ctx.Queue()
+        self.stop = self.ctx.Event()
+        self.processes = [self._spawn(i) for i in range(self.config.workers)]
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        """Block until every worker has built its envs and model, so training time starts when stepping does."""
+        waiting = set(range(self.config.workers))
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        self.early: list = []
+        while waiting:
+            if time.monotonic() > deadline:
+                raise BackendError(f"mp workers {sorted(waiting)} did not start within {READY_TIMEOUT_S:.0f} s")
+            try:
+                kind, body = self.reports.get(timeout=0.5)
+            except queue_module.Empty:
+                self._check_workers()
+                continue
+            if kind == "ready":
+                waiting.discard(body)
+            else:
+                self.early.append(body)
+
+    def _spawn(self, index: int):
+        process = self.ctx.Process(
+            target=worker_main, name=f"a3c-mp-worker-{index}", daemon=True,
+            args=(self.config, index, self.incarnations[index], self.learner.model, self.optimizer_state,
+                  self.version, self.lock, self.normalizer, self.reports, self.stop))
+        process.start()
+        return process
+
+    def poll(self, timeout: float) -> list[Update]:
+        """Block for the first report (up to `timeout`), then take whatever else is already queued."""
+        updates: list[Update] = []
+        deadline = time.monotonic() + timeout
+        while len(updates) < 4 * self.config.workers:
+            body = self._next_update(0.0 if updates else min(0.5, deadline - time.monotonic()))
+            if body is None:
+                self._check_workers()
+                if updates or time.monotonic() >= deadline:
+                    break
+                continue
+            update, delta = body
+            self.learner.normalizer.merge(delta)
+            updates.append(update)
+        self.normalizer.write(self.learner.normalizer.state())
+        self.learner.version = self.version.value
+        return updates
+
+    def _next_update(self, wait: float):
+        if self.early:
+            return self.early.pop(0)
+        try:
+            kind, body = self.reports.get(timeout=max(wait, 0.0)) if wait > 0 else self.reports.get_nowait()
+        except queue_module.Empty:
+            return None
+        return body if kind == "update" else None  # a restarted worker's "ready" carries nothing to record
+
+    def _check_workers(self) -> None:
+        """A dead worker is restarted (a few times); past that the run stops with its exit code."""
+        for index, process in enumerate(self.processes):
+            if process.is_alive():
+                continue
+            if self.incarnations[index] >= MAX_RESTARTS_PER_WORKER:
+                raise BackendError(f"mp worker {index} (pid {process.pid}) died with exit code {process.exitcode} "
+                                   f"after {MAX_RESTARTS_PER_WORKER} restarts; see its log above")
+            log.warning("mp worker %d (pid %s) died with exit code %s; restarting it", index, process.pid,
+                        process.exitcode)
+            self.incarnations[index] += 1
+            self.restarts += 1
+            self.processes[index] = self._spawn(index)
+
+    def close(self) -> None:
+        if not self.processes:
+            return
+        self.stop.set()
+        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        while any(p.is_alive() for p in self.processes) and time.monotonic() < deadline:
+            try:  # drain, or a worker blocks on exit flushing its queue
+                self.reports.get(timeout=0.05)
+            except queue_module.Empty:
+                pass
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=JOIN_TIMEOUT_S)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=JOIN_TIMEOUT_S)
+        self.learner.version = self.version.value
+        self.reports.close()
+        self.reports.cancel_join_thread()
+        self.processes = []

@@ -1,0 +1,77 @@
+"""Checkpoints round-trip, load with weights_only=True, and refuse damaged or untrusted files."""
+
+
+import numpy as np
+import pytest
+import torch
+
+from a3c_ray.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from a3c_ray.evaluate import load_policy
+from a3c_ray.learner import Learner
+from a3c_ray.worker import RolloutWorker
+from conftest import tiny_config
+
+
+def _save(tmp_path, config):
+    learner = Learner(config)
+    learner.apply_gradients(RolloutWorker(config, 0).compute_gradients(learner.weights()))
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, config=config, model_state=learner.model.state_dict(),
+                    optimizer_state=learner.optimizer.state_dict(), normalizer_state=learner.normalizer.state(),
+                    counters={"version": learner.version, "env_steps": 16})
+    return path, learner
+
+
+def test_round_trip(tmp_path):
+    config = tiny_config(tmp_path, env="Pendulum-v1")
+    path, learner = _save(tmp_path, config)
+    raw = torch.load(path, weights_only=True)  # plain tensors and containers only
+    assert raw["format"].startswith("a3c_ray.checkpoint")
+    payload = load_checkpoint(path)
+    assert payload["config"] == config
+    assert payload["counters"]["version"] == 1
+    for key, value in learner.model.state_dict().items():
+        torch.testing.assert_close(payload["model"][key], value)
+    np.testing.assert_allclose(payload["normalizer"]["obs_mean"], learner.normalizer.obs_rms.mean)
+    restored = Learner(config)
+    restored.optimizer.load_state_dict(payload["optimizer"])
+    model, normalizer, _ = load_policy(path)
+    np.testing.assert_allclose(normalizer.obs_rms.var, learner.normalizer.obs_rms.var)
+
+
+def test_no_temp_files_left(tmp_path):
+    _save(tmp_path, tiny_config(tmp_path))
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_truncated_file_is_refused(tmp_path):
+    path, _ = _save(tmp_path, tiny_config(tmp_path))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or not a checkpoint"):
+        load_checkpoint(path)
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_pickled_object_is_refused_not_run(tmp_path, capsys):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "a3c_ray.checkpoint/1", "x": Payload()}, path)
+    with pytest.raises(CheckpointError, match="untrusted"):
+        load_checkpoint(path)
+    assert "must never run" not in capsys.readouterr().out
+
+
+def test_foreign_file_is_refused(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"state_dict": torch.zeros(3)}, path)
+    with pytest.raises(CheckpointError, match="not an a3c-ray checkpoint"):
+        load_checkpoint(path)
+    (tmp_path / "text.pt").write_text("hello")
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "text.pt")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")

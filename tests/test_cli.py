@@ -1,0 +1,67 @@
+"""The real a3c-ray command, end to end, on tiny budgets."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from a3c_ray import load_run, load_runs
+
+
+def run_cli(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "a3c_ray", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.timeout(300)
+def test_train_evaluate_plot(tmp_path):
+    out = tmp_path / "run"
+    done = run_cli("train", "--env", "CartPole-v1", "--backend", "serial", "--workers", "1", "--stop-steps",
+                   "3000", "--out", str(out), "--no-progress-bar")
+    assert done.returncode == 0, done.stderr
+    assert "CartPole-v1" in done.stdout
+    for name in ("config.json", "progress.csv", "episodes.csv", "summary.json", "checkpoint.pt",
+                 "learning_curve.png"):
+        assert (out / name).is_file(), name
+    run = load_run(out)
+    assert run.summary["env_steps"] >= 3000 and run.summary["stop_reason"] == "stop_steps"
+    for key in ("solved", "time_to_solve_s", "env_steps_to_solve", "env_steps", "wall_s", "startup_s",
+                "episode_return_mean"):
+        assert key in run.summary
+    assert {"time_s", "updates", "env_steps", "episodes", "episode_return_mean", "episode_len_mean",
+            "policy_loss", "value_loss", "entropy", "grad_norm", "policy_lag_mean", "policy_lag_max",
+            "env_steps_per_s"} <= set(run.progress.columns)
+    assert list(run.episodes.columns[:6]) == ["episode", "worker", "return", "length", "env_steps", "time_s"]
+    assert run.config.stop_return == 475.0  # from CartPole-v1's reward_threshold
+
+    evaluated = run_cli("evaluate", str(out), "--episodes", "3", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    result = json.loads(evaluated.stdout)
+    assert result["episodes"] == 3 and result["mean_return"] > 0 and "std_return" in result
+
+    plotted = run_cli("plot", str(out), str(out), "--out", str(tmp_path / "curves.png"))
+    assert plotted.returncode == 0, plotted.stderr
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+
+    stacked = load_runs([out, out])
+    assert isinstance(stacked, pd.DataFrame) and {"lr", "env", "run_dir"} <= set(stacked.columns)
+    assert len(stacked) == 2 * len(run.progress)
+
+
+@pytest.mark.timeout(300)
+def test_pendulum_ray_backend_via_cli(tmp_path):
+    out = tmp_path / "run"
+    done = run_cli("train", "--env", "Pendulum-v1", "--workers", "2", "--stop-steps", "5000", "--out", str(out),
+                   "--no-progress-bar")
+    assert done.returncode == 0, done.stderr
+    run = load_run(out)
+    assert run.summary["backend"] == "ray" and run.summary["env_steps"] >= 5000
+    assert set(run.episodes["worker"]) == {0, 1}  # both actors contributed
+    assert run.summary["startup_s"] > 0
+
+
+def test_python_api_module_entry_point_help():
+    done = run_cli("train", "--help")
+    assert done.returncode == 0 and "--envs-per-worker" in done.stdout

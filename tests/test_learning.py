@@ -1,0 +1,23 @@
+"""Real training: CartPole's return must rise far above a random policy's (~22) on every backend."""
+
+import pytest
+
+from a3c_ray import make_config, train
+
+RANDOM_POLICY_RETURN = 22
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("backend", ["ray", "mp"])
+def test_cartpole_return_rises(tmp_path, request, backend):
+    if backend == "ray":
+        request.getfixturevalue("ray_session")
+    config = make_config("CartPole-v1", backend=backend, seed=0, stop_return=300, stop_seconds=90,
+                         progress_bar=False, out=str(tmp_path / "run"))
+    result = train(config)
+    first = result.episodes["return"].head(50).mean()
+    assert first < 100  # it started near random
+    assert result.summary["best_episode_return_mean"] >= 10 * RANDOM_POLICY_RETURN
+    assert result.progress["updates"].iloc[-1] > 0 and result.progress["policy_lag_max"].max() >= 0
+    assert result.summary["solved"] and result.summary["stop_reason"] == "solved"

@@ -1,0 +1,61 @@
+"""The two A3C verbs: a worker computes gradients (no accumulation), a learner applies them."""
+
+import numpy as np
+import pytest
+
+from a3c_ray.learner import Learner
+from a3c_ray.model import get_flat_weights
+from a3c_ray.worker import RolloutWorker
+from conftest import tiny_config
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "Pendulum-v1"])
+def test_same_rollout_gives_identical_gradients(tmp_path, env):
+    config = tiny_config(tmp_path, env=env)
+    worker = RolloutWorker(config, 0)
+    rollout = worker.collector.collect(config.rollout_length)
+    first = worker.gradients_for(rollout, version=0)
+    second = worker.gradients_for(rollout, version=0)
+    assert np.abs(first.grads).sum() > 0
+    np.testing.assert_array_equal(first.grads, second.grads)  # zeroed each call: nothing accumulates
+    assert first.grads is not second.grads
+    first.grads[:] = 0  # a copy: scribbling on what was sent leaves the worker's model alone
+    assert all(p.grad is None or p.grad.abs().sum() > 0 for p in worker.model.parameters())
+
+
+def test_worker_reports_steps_episodes_and_version(tmp_path):
+    config = tiny_config(tmp_path, rollout_length=64)
+    worker, learner = RolloutWorker(config, 0), Learner(config)
+    learner.version = 7
+    gradients = worker.compute_gradients(learner.weights())
+    assert gradients.version == 7
+    assert gradients.env_steps == 64 * config.envs_per_worker
+    assert gradients.episodes and all(length >= 1 for _, length in gradients.episodes)
+    assert set(gradients.metrics) == {"policy_loss", "value_loss", "entropy", "grad_norm"}
+    assert gradients.finite
+
+
+def test_learner_apply_changes_weights_and_bumps_version(tmp_path):
+    config = tiny_config(tmp_path)
+    worker, learner = RolloutWorker(config, 0), Learner(config)
+    before = get_flat_weights(learner.model)
+    gradients = worker.compute_gradients(learner.weights())
+    assert learner.apply_gradients(gradients) == 1
+    assert learner.weights().version == 1
+    assert not np.array_equal(before, get_flat_weights(learner.model))
+    assert learner.normalizer.obs_rms.count == gradients.env_steps  # statistics travel with the gradients
+
+
+def test_worker_loads_the_weights_it_is_given(tmp_path):
+    config = tiny_config(tmp_path)
+    worker, learner = RolloutWorker(config, 0), Learner(config)
+    weights = learner.weights()
+    weights.params = weights.params + 0.5
+    worker.compute_gradients(weights)
+    np.testing.assert_allclose(get_flat_weights(worker.model), weights.params)
+
+
+def test_gradient_clipping_bounds_the_norm(tmp_path):
+    config = tiny_config(tmp_path, max_grad_norm=1e-3)
+    gradients = RolloutWorker(config, 0).compute_gradients(Learner(config).weights())
+    assert np.linalg.norm(gradients.grads) <= 1e-3 * 1.01
