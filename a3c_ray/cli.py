@@ -10,7 +10,6 @@ import typing
 from pathlib import Path
 from typing import Optional
 
-import click
 import numpy as np
 import typer
 
@@ -18,11 +17,14 @@ from a3c_ray.backends import BackendError
 from a3c_ray.checkpoint import CheckpointError
 from a3c_ray.config import Config, ConfigError, make_config
 from a3c_ray.envs import EnvError
+from a3c_ray.trainer import TrainingError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="A3C for PyTorch on Ray actors (or torch.multiprocessing).")
 
 USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
+# typer >= 0.29 vendors click: take its UsageError from the public BadParameter rather than from `click`
+CLI_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
 def _config_options() -> list[inspect.Parameter]:
@@ -68,6 +70,8 @@ def train_command(**options: typing.Any) -> None:
         else f"not solved ({s['stop_reason']})"
     typer.echo(f"{config.env}: {solved}; 100-episode return mean {s['episode_return_mean']:.1f}, "
                f"{s['env_steps_per_s']:.0f} env steps/s, start-up {s['startup_s']:.1f} s. Run: {result.run_dir}")
+    if s["stop_reason"] == "interrupted":
+        raise typer.Exit(130)
 
 
 train_command.__signature__ = inspect.Signature(_config_options())  # type: ignore[attr-defined]
@@ -115,19 +119,33 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app without click's multi-line error screens; map errors to one line + exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="a3c-ray", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        code = command.main(args=argv, prog_name="a3c-ray", standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+            sys.exit(code)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        _fail(exc.format_message(), 2)
-    except click.Abort:
+    except CLI_USAGE_ERROR as exc:
+        _fail(exc.format_message() + _given_value(exc, sys.argv[1:] if argv is None else argv), 2)
+    except typer.Abort:
         _fail("aborted", 130)
     except USAGE_ERRORS as exc:
         _fail(str(exc), 2)
-    except BackendError as exc:
+    except (BackendError, TrainingError) as exc:
         _fail(str(exc), 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+
+
+def _given_value(exc: Exception, argv: list[str]) -> str:
+    """' (got 'two')' for a bad option value, so the line names what was typed; '' when not found."""
+    param = getattr(exc, "param", None)
+    for opt in getattr(param, "opts", []) or []:
+        for i, arg in enumerate(argv):
+            if arg == opt and i + 1 < len(argv):
+                return f" (got {argv[i + 1]!r})"
+            if arg.startswith(opt + "="):
+                return f" (got {arg[len(opt) + 1:]!r})"
+    return ""
 
 
 def _fail(message: str, code: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -49,6 +50,7 @@ class Config:
     stop_steps: int | None = _doc("stop after this many env steps", default=None)
     stop_seconds: float | None = _doc("stop after this many seconds of training", default=None)
     out: str | None = _doc("run directory (default: runs/<env>-<backend>-s<seed>-<time>)", default=None)
+    overwrite: bool = _doc("replace the run already in --out", default=False)
     address: str | None = _doc("Ray cluster address; default starts Ray locally (RAY_ADDRESS also works)", default=None)
     report_interval_s: float = _doc("seconds between progress rows", default=1.0)
     checkpoint_interval_s: float = _doc("seconds between periodic checkpoints", default=30.0)
@@ -83,6 +85,8 @@ class Config:
             raise ConfigError(f"--stop-steps must be a positive integer, got {self.stop_steps!r}")
         if self.stop_seconds is not None and not self.stop_seconds > 0:
             raise ConfigError(f"--stop-seconds must be > 0, got {self.stop_seconds!r}")
+        if self.stop_return is not None and not math.isfinite(self.stop_return):
+            raise ConfigError(f"--stop-return must be a finite number, got {self.stop_return!r}")
         if self.stop_return is None and self.stop_steps is None and self.stop_seconds is None:
             raise ConfigError("no stop criterion: give --stop-return, --stop-steps or --stop-seconds")
         for name in ("report_interval_s", "checkpoint_interval_s"):

@@ -41,6 +41,7 @@ class Recorder:
     env_steps: int = 0
     updates: int = 0
     skipped_updates: int = 0
+    skipped_in_a_row: int = 0
     episode_rows: list[dict[str, Any]] = field(default_factory=list)
     progress_rows: list[dict[str, Any]] = field(default_factory=list)
     recent_returns: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
@@ -55,8 +56,10 @@ class Recorder:
         self.env_steps += update.env_steps
         if update.applied:
             self.updates += 1
+            self.skipped_in_a_row = 0
         else:
-            self.skipped_updates += 1
+            self.skipped_updates += 1  # non-finite loss or gradient: never applied, counted
+            self.skipped_in_a_row += 1
         self._interval.append(update)
         for ret, length in update.episodes:
             self.episode_rows.append({"episode": len(self.episode_rows), "worker": update.worker, "return": ret,

@@ -17,6 +17,13 @@ from a3c_ray.progress import ProgressLine
 from a3c_ray.results import Recorder, RunResult, write_csv, write_json
 from a3c_ray.atomic import atomic_write_text
 
+MAX_SKIPPED_IN_A_ROW = 50
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (say, the loss keeps diverging); the files hold the last good state."""
+
+
 RUN_FILES = ("config.json", "summary.json", "progress.csv", "episodes.csv", CHECKPOINT_NAME)
 
 
@@ -30,7 +37,11 @@ def prepare_run_dir(config: Config) -> Path:
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {str(run_dir)!r} is a file; give a directory")
     if any((run_dir / name).exists() for name in RUN_FILES):
-        raise ConfigError(f"--out {str(run_dir)!r} already holds a run; choose another directory")
+        if not config.overwrite:
+            raise ConfigError(f"--out {str(run_dir)!r} already holds a run; choose another directory or pass "
+                              "--overwrite")
+        for name in (*RUN_FILES, "learning_curve.png"):
+            (run_dir / name).unlink(missing_ok=True)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -64,9 +75,11 @@ class Trainer:
 
     def __init__(self, config: Config):
         self.config = config.validate()
+        self.learner = Learner(config)  # makes the env once: a bad id fails before anything touches the disk
+        self.backend = make_backend(config, self.learner)
+        self.backend.check()  # an unreachable cluster, too
         self.run_dir = prepare_run_dir(config)
         atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
-        self.learner = Learner(config)
         self.recorder = Recorder(config)
         self.stop_reason = ""
 
@@ -82,7 +95,7 @@ class Trainer:
 
     def run(self) -> RunResult:
         t_begin = time.perf_counter()
-        backend = self.backend = make_backend(self.config, self.learner)
+        backend = self.backend
         bar = ProgressLine(self.config)
         startup_s = 0.0
         try:
@@ -96,6 +109,10 @@ class Trainer:
                 while not self.stop_reason:
                     for update in backend.poll(timeout=1.0):
                         self.recorder.record(update, time.perf_counter())
+                    if self.recorder.skipped_in_a_row > MAX_SKIPPED_IN_A_ROW:
+                        raise TrainingError(f"{self.recorder.skipped_in_a_row} non-finite gradients in a row; "
+                                            "the last good weights are in the checkpoint. Lower --lr or "
+                                            "--max-grad-norm, or turn on --normalize-obs/--normalize-reward")
                     now = time.perf_counter()
                     self.stop_reason = self.should_stop(now)
                     if now >= next_report:
@@ -106,6 +123,9 @@ class Trainer:
                         next_checkpoint = now + self.config.checkpoint_interval_s
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
+        except TrainingError:
+            self.stop_reason = "diverged"
+            raise
         finally:
             backend.close()
             bar.close()

@@ -17,6 +17,8 @@ class Backend(Protocol):
     learner: Learner
     restarts: int  # workers restarted or replaced so far
 
+    def check(self) -> None: ...  # cheap pre-flight checks, before the run directory is made
+
     def start(self) -> None: ...
 
     def poll(self, timeout: float) -> list[Update]: ...

@@ -105,6 +105,9 @@ class MultiprocessingBackend:
         self.incarnations = [0] * config.workers
         self.restarts = 0
 
+    def check(self) -> None:
+        pass
+
     def start(self) -> None:
         self.learner.model.share_memory()
         self.optimizer_state = share_optimizer_state(self.learner.optimizer)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 
 import ray
 
 from a3c_ray.backends import BackendError, apply_or_skip
-from a3c_ray.config import Config
+from a3c_ray.config import Config, ConfigError
 from a3c_ray.learner import Learner
 from a3c_ray.results import Update
 from a3c_ray.worker import Gradients, RolloutWorker, Weights
 
 READY_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 5.0
 GET_TIMEOUT_S = 60.0
 
 
@@ -40,11 +42,37 @@ def connect(address: str | None, num_cpus: int) -> bool:
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
-        ray.init(address=address, logging_level=logging.WARNING)
+        check_reachable(address)
+        try:
+            ray.init(address=address, logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ConfigError(f"cannot connect to the Ray cluster at {address!r} ({_first_line(exc)}); start one "
+                              "with `ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None
         return False
     ray.init(num_cpus=num_cpus, include_dashboard=False, dashboard_host="127.0.0.1",
              logging_level=logging.WARNING, configure_logging=True)
     return True
+
+
+def check_reachable(address: str) -> None:
+    """Fail in seconds with a clear line, rather than let ray.init retry an address nobody answers at."""
+    host_port = address.split("://", 1)[-1]
+    if host_port in ("auto", "local") or ":" not in host_port:
+        return
+    host, _, port = host_port.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except ValueError:
+        raise ConfigError(f"--address {address!r} is not HOST:PORT (e.g. 127.0.0.1:6379 or auto)") from None
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
+        raise ConfigError(f"cannot reach the Ray cluster at --address {address!r} ({reason}); start one with "
+                          "`ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 class RayBackend:
@@ -56,6 +84,12 @@ class RayBackend:
         self.weights_ref = None
         self.weights_version = -1
         self.owns_ray = False
+
+    def check(self) -> None:
+        if not ray.is_initialized():
+            address = self.config.address or os.environ.get("RAY_ADDRESS")
+            if address:
+                check_reachable(address)
 
     def start(self) -> None:
         self.owns_ray = connect(self.config.address, max(os.cpu_count() or 1, self.config.workers))

@@ -16,6 +16,9 @@ class SerialBackend:
         self.workers: list[RolloutWorker] = []
         self.turn = 0
 
+    def check(self) -> None:
+        pass
+
     def start(self) -> None:
         self.workers = [RolloutWorker(self.config, i) for i in range(self.config.workers)]
 

@@ -1,0 +1,146 @@
+"""Bad input: one line on stderr naming the value and the fix, exit 2 (usage) or 1 (runtime), no traceback."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from a3c_ray.checkpoint import load_checkpoint
+
+TESTS = Path(__file__).parent
+
+
+def run_cli(*args, timeout=120):
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "a3c_ray", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A real finished run, and damaged or foreign files made from it."""
+    root = tmp_path_factory.mktemp("files")
+    done = run_cli("train", "--env", "CartPole-v1", "--backend", "serial", "--workers", "1", "--stop-steps", "500",
+                   "--out", str(root / "run"), "--no-progress-bar")
+    assert done.returncode == 0, done.stderr
+    data = (root / "run" / "checkpoint.pt").read_bytes()
+    (root / "truncated.pt").write_bytes(data[: len(data) // 3])
+    (root / "notes.pt").write_text("not a checkpoint")
+    torch.save({"format": "a3c_ray.checkpoint/1", "x": Evil()}, root / "evil.pt")
+    foreign = torch.load(root / "run" / "checkpoint.pt", weights_only=True)  # CartPole weights...
+    foreign["config_json"] = foreign["config_json"].replace("CartPole-v1", "Acrobot-v1")  # ...said to be Acrobot
+    torch.save(foreign, root / "foreign.pt")
+    (root / "a_file").write_text("")
+    return root
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+TRAIN = ["train", "--backend", "serial", "--stop-steps", "100", "--no-progress-bar"]
+CASES = [
+    # (id, args, exit code, words the one line must hold)
+    ("typo-env", ["train", "--env", "CartPol-v1"], 2, ["'CartPol-v1'", "CartPole-v1"]),
+    ("module-missing", ["train", "--env", "no_such_module:Foo-v0"], 2, ["no_such_module", "import"]),
+    ("discrete-obs", ["train", "--env", "FrozenLake-v1"], 2, ["Discrete(16)", "Box"]),
+    ("dict-obs", ["train", "--env", "bad_envs:DictObs-v0"], 2, ["Dict", "supported"]),
+    ("tuple-action", ["train", "--env", "bad_envs:TupleAction-v0"], 2, ["Tuple", "Discrete or Box"]),
+    ("multibinary-action", ["train", "--env", "bad_envs:MultiBinaryAction-v0"], 2, ["MultiBinary", "supported"]),
+    ("lr-zero", [*TRAIN, "--env", "CartPole-v1", "--lr", "0"], 2, ["--lr", "> 0", "0.0"]),
+    ("lr-negative", [*TRAIN, "--env", "CartPole-v1", "--lr", "-1e-3"], 2, ["--lr", "-0.001"]),
+    ("workers-zero", [*TRAIN, "--env", "CartPole-v1", "--workers", "0"], 2, ["--workers", "0"]),
+    ("rollout-zero", [*TRAIN, "--env", "CartPole-v1", "--rollout-length", "0"], 2, ["--rollout-length"]),
+    ("gamma-high", [*TRAIN, "--env", "CartPole-v1", "--gamma", "1.5"], 2, ["--gamma", "(0, 1]", "1.5"]),
+    ("lambda-zero", [*TRAIN, "--env", "CartPole-v1", "--gae-lambda", "0"], 2, ["--gae-lambda", "(0, 1]"]),
+    ("entropy-negative", [*TRAIN, "--env", "CartPole-v1", "--entropy-coef", "-0.1"], 2, ["--entropy-coef", ">= 0"]),
+    ("value-coef-negative", [*TRAIN, "--env", "CartPole-v1", "--value-coef", "-1"], 2, ["--value-coef"]),
+    ("stop-return-nan", ["train", "--env", "CartPole-v1", "--stop-return", "nan"], 2, ["--stop-return", "nan"]),
+    ("stop-steps-zero", ["train", "--env", "CartPole-v1", "--stop-steps", "0"], 2, ["--stop-steps", "0"]),
+    ("workers-not-int", ["train", "--env", "CartPole-v1", "--workers", "two"], 2, ["--workers", "two"]),
+    ("backend-unknown", [*TRAIN, "--env", "CartPole-v1", "--backend", "spark"], 2, ["--backend", "spark"]),
+    ("hidden-sizes", [*TRAIN, "--env", "CartPole-v1", "--hidden-sizes", "64,x"], 2, ["--hidden-sizes", "64,x"]),
+    ("unknown-flag", ["train", "--env", "CartPole-v1", "--learning-rate", "1"], 2, ["--learning-rate"]),
+    ("out-holds-run", [*TRAIN, "--env", "CartPole-v1", "--out", "{root}/run"], 2, ["already holds a run",
+                                                                                   "--overwrite"]),
+    ("out-not-writable", [*TRAIN, "--env", "CartPole-v1", "--out", "{root}/a_file/run"], 2, ["a_file", "writable"]),
+    ("address-unreachable", ["train", "--env", "CartPole-v1", "--address", "127.0.0.1:{port}"], 2,
+     ["127.0.0.1:", "cannot reach", "ray start --head"]),
+    ("eval-missing", ["evaluate", "{root}/nothing-here"], 2, ["nothing-here", "no checkpoint"]),
+    ("eval-truncated", ["evaluate", "{root}/truncated.pt"], 2, ["truncated.pt", "truncated"]),
+    ("eval-not-checkpoint", ["evaluate", "{root}/notes.pt"], 2, ["notes.pt"]),
+    ("eval-pickle", ["evaluate", "{root}/evil.pt"], 2, ["evil.pt", "untrusted"]),
+    ("eval-foreign-env", ["evaluate", "{root}/foreign.pt"], 2, ["foreign.pt", "Acrobot-v1", "shapes"]),
+    ("eval-episodes-zero", ["evaluate", "{root}/run", "--episodes", "0"], 2, ["--episodes", "0"]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_one_clear_line(files, case):
+    _, args, code, words = case
+    args = [a.format(root=files, port=free_port()) for a in args]
+    done = run_cli(*args)
+    assert done.returncode == code, (done.returncode, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr and lines[0].startswith("a3c-ray: error: ")
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert "pwned" not in done.stdout
+
+
+def test_refused_run_leaves_no_files(files):
+    out = files / "never"
+    done = run_cli(*TRAIN, "--env", "CartPol-v1", "--out", str(out))
+    assert done.returncode == 2 and not out.exists()
+
+
+def test_overwrite_replaces_a_run(files, tmp_path):
+    out = tmp_path / "run"
+    for extra in ([], ["--overwrite"]):
+        done = run_cli(*TRAIN, "--env", "CartPole-v1", "--out", str(out), *extra)
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_complete_files(tmp_path, sig):
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.Popen([sys.executable, "-m", "a3c_ray", "train", "--env", "Pendulum-v1", "--backend", "mp",
+                             "--stop-seconds", "120", "--checkpoint-interval-s", "1", "--out", str(out),
+                             "--no-progress-bar"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while not (out / "episodes.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    summary = pd.read_json(out / "summary.json", typ="series")
+    assert summary["stop_reason"] == "interrupted"
+    episodes, progress = pd.read_csv(out / "episodes.csv"), pd.read_csv(out / "progress.csv")
+    assert len(episodes) == summary["episodes"] > 0 and len(progress) > 0
+    assert load_checkpoint(out)["counters"]["env_steps"] == summary["env_steps"]
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
