@@ -53,6 +53,12 @@ def _config_options() -> list[inspect.Parameter]:
     return params
 
 
+STOP_AT_THRESHOLD = inspect.Parameter(
+    "stop_at_threshold", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+    default=typer.Option(True, "--stop-at-threshold/--no-stop-at-threshold",
+                         help="without --stop-return, stop at the env's reward_threshold (CartPole-v1: 475)"))
+
+
 def train_command(**options: typing.Any) -> None:
     """Train A3C on an env; defaults come from the env's preset, flags override them."""
     from a3c_ray.trainer import train
@@ -74,7 +80,7 @@ def train_command(**options: typing.Any) -> None:
         raise typer.Exit(130)
 
 
-train_command.__signature__ = inspect.Signature(_config_options())  # type: ignore[attr-defined]
+train_command.__signature__ = inspect.Signature([*_config_options(), STOP_AT_THRESHOLD])  # type: ignore[attr-defined]
 app.command("train", help=train_command.__doc__)(train_command)
 
 

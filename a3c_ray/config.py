@@ -126,17 +126,19 @@ def load_preset(env_id: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def make_config(env: str, **overrides: Any) -> Config:
+def make_config(env: str, stop_at_threshold: bool = True, **overrides: Any) -> Config:
     """Config for `env`: generic defaults, then the env's preset, then `overrides` (None means not given).
 
-    With no stop criterion given, stop at the env's reward_threshold (when it has one) and cap the run at the
-    preset's step budget, so that a run always ends.
+    Unless a stop return is given (or stop_at_threshold is False), stop at the env's reward_threshold when it has
+    one; with neither steps nor seconds given, cap the run at the preset's step budget, so that a run always ends.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
     preset = load_preset(env)
     default_stop_steps = preset.pop("default_stop_steps", GENERIC_STOP_STEPS)
     values: dict[str, Any] = {**preset, **given, "env": env}
-    if "stop_return" not in given:
+    if not stop_at_threshold:
+        values.pop("stop_return", None)
+    elif "stop_return" not in given:
         values.setdefault("stop_return", _reward_threshold(env))
     if "stop_steps" not in given and "stop_seconds" not in given:
         values["stop_steps"] = default_stop_steps

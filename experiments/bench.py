@@ -1,0 +1,210 @@
+"""Benchmark: a3c_ray (Ray and mp backends) against Stable-Baselines3 A2C, measured in the same invocation.
+
+    python experiments/bench.py            # full: CartPole-v1 and Pendulum-v1, 3 seeds each
+    python experiments/bench.py --quick    # CartPole-v1 only, 1 seed, short budgets (< 3 minutes)
+
+Writes `<out>/runs.csv` (one row per run), `<out>/bench.csv` and `<out>/bench.md` (medians with min/max, and
+ratios against SB3 A2C from this same run). "Solved" = mean of the last 100 finished training episodes reaches
+the threshold; training seconds start when the workers start stepping. Needs the `bench` extra for SB3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+
+from a3c_ray import evaluate, make_config, train
+from a3c_ray.results import WINDOW
+
+THRESHOLDS = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
+# RL-Zoo's A2C settings (hyperparams/a2c.yml; Pendulum's entry is listed as "almost tuned")
+SB3_A2C = {
+    "CartPole-v1": dict(n_envs=8, kwargs=dict(ent_coef=0.0), normalize=False),
+    "Pendulum-v1": dict(n_envs=8, normalize=True, kwargs=dict(
+        ent_coef=0.0, max_grad_norm=0.5, n_steps=8, gae_lambda=0.9, vf_coef=0.4, gamma=0.99, use_rms_prop=True,
+        normalize_advantage=False, use_sde=True, policy_kwargs=dict(log_std_init=-2, ortho_init=False))),
+}
+
+
+def raw_ceiling(env_id: str, seconds: float = 2.0) -> dict:
+    """Env steps/s of one env on one core: constant action, then random actions (the sampling cost)."""
+    row = {"system": "env.step alone", "env": env_id}
+    for label, pick in (("env_steps_per_s", "fixed"), ("random_policy_steps_per_s", "random")):
+        env = gym.make(env_id)
+        env.reset(seed=0)
+        action, steps, start = env.action_space.sample(), 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            _, _, term, trunc, _ = env.step(env.action_space.sample() if pick == "random" else action)
+            steps += 1
+            if term or trunc:
+                env.reset()
+        row[label] = steps / (time.perf_counter() - start)
+    return row
+
+
+def run_a3c(env_id: str, backend: str, seed: int, budget_s: float, out: Path, eval_episodes: int,
+            workers: int = 2, stop_at_threshold: bool = True) -> dict:
+    config = make_config(env_id, stop_at_threshold, backend=backend, seed=seed, workers=workers, stop_seconds=budget_s,
+                         progress_bar=False, out=str(out / f"{env_id}-{backend}-w{workers}-s{seed}"), overwrite=True)
+    s = train(config).summary
+    returns = evaluate(config.out, episodes=eval_episodes)
+    return {"system": f"a3c_ray {backend}", "env": env_id, "seed": seed, "workers": workers, "solved": s["solved"],
+            "time_to_solve_s": s["time_to_solve_s"], "env_steps_to_solve": s["env_steps_to_solve"],
+            "env_steps_per_s": s["env_steps_per_s"], "startup_s": s["startup_s"],
+            "eval_return": float(np.mean(returns)), "best_return_mean": s["best_episode_return_mean"]}
+
+
+def run_sb3_a2c(env_id: str, seed: int, budget_s: float, eval_episodes: int) -> dict:
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    settings = SB3_A2C[env_id]
+    threshold = THRESHOLDS[env_id]
+
+    class StopWhenSolved(BaseCallback):
+        """Same stop rule as a3c_ray: mean of the last 100 training episodes, or the time budget."""
+
+        def __init__(self):
+            super().__init__()
+            self.returns: list[float] = []
+            self.start = time.perf_counter()
+            self.solved_at: tuple[float, int] | None = None
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                if "episode" in info:
+                    self.returns.append(info["episode"]["r"])
+            if self.solved_at is None and len(self.returns) >= WINDOW \
+                    and np.mean(self.returns[-WINDOW:]) >= threshold:
+                self.solved_at = (time.perf_counter() - self.start, self.num_timesteps)
+            return self.solved_at is None and time.perf_counter() - self.start < budget_s
+
+    torch.set_num_threads(1)
+    env = make_vec_env(env_id, n_envs=settings["n_envs"], seed=seed)
+    if settings["normalize"]:
+        env = VecNormalize(env, gamma=settings["kwargs"].get("gamma", 0.99))
+    kwargs = dict(settings["kwargs"])
+    if env_id == "Pendulum-v1":
+        kwargs["learning_rate"] = lambda progress: 7e-4 * progress  # "lin_7e-4"
+    model = A2C("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs)
+    callback = StopWhenSolved()
+    model.learn(total_timesteps=10**9, callback=callback)
+    elapsed = time.perf_counter() - callback.start
+    if settings["normalize"]:
+        env.training, env.norm_reward = False, False
+    returns = []
+    for k in range(eval_episodes):
+        env.seed(10_000 + k)
+        obs, done, total = env.reset(), False, 0.0
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, reward, dones, infos = env.step(action)
+            total += float(env.get_original_reward()[0] if settings["normalize"] else reward[0])
+            done = bool(dones[0])
+        returns.append(total)
+    return {"system": "SB3 A2C (RL-Zoo)", "env": env_id, "seed": seed, "workers": 1,
+            "solved": callback.solved_at is not None,
+            "time_to_solve_s": callback.solved_at[0] if callback.solved_at else None,
+            "env_steps_to_solve": callback.solved_at[1] if callback.solved_at else None,
+            "env_steps_per_s": model.num_timesteps / elapsed, "startup_s": 0.0,
+            "eval_return": float(np.mean(returns)),
+            "best_return_mean": max((np.mean(callback.returns[i - WINDOW:i])
+                                     for i in range(WINDOW, len(callback.returns) + 1)), default=None)}
+
+
+def summarise(runs: pd.DataFrame) -> pd.DataFrame:
+    """Median [min, max] per system and env, and ratios against SB3 A2C on the same env."""
+    rows = []
+    for (env_id, system), group in runs.groupby(["env", "system"], sort=False):
+        row = {"env": env_id, "system": system, "seeds": len(group), "solved": int(group["solved"].sum())}
+        for col in ("time_to_solve_s", "env_steps_to_solve", "env_steps_per_s", "eval_return"):
+            values = pd.to_numeric(group[col], errors="coerce").dropna()
+            row[col] = values.median() if len(values) else np.nan
+            row[f"{col}_min"], row[f"{col}_max"] = (values.min(), values.max()) if len(values) else (np.nan,) * 2
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for env_id, group in table.groupby("env"):
+        base = group[group["system"].str.startswith("SB3")]
+        if len(base):
+            b = base.iloc[0]
+            table.loc[group.index, "speedup_vs_sb3_time"] = b["time_to_solve_s"] / group["time_to_solve_s"]
+            table.loc[group.index, "throughput_vs_sb3"] = group["env_steps_per_s"] / b["env_steps_per_s"]
+    return table
+
+
+def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame) -> str:
+    def cell(row, col, fmt):
+        med, lo, hi = row[col], row[f"{col}_min"], row[f"{col}_max"]
+        return "–" if pd.isna(med) else f"{med:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+    lines = ["| env | system | solved | training s to solved | env steps to solved | env steps/s | greedy return "
+             "| time vs SB3 A2C | steps/s vs SB3 A2C |", "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        ratio_t = "–" if pd.isna(r.get("speedup_vs_sb3_time")) else f"{r['speedup_vs_sb3_time']:.1f}x"
+        ratio_s = "–" if pd.isna(r.get("throughput_vs_sb3")) else f"{r['throughput_vs_sb3']:.1f}x"
+        lines.append(f"| {r['env']} | {r['system']} | {r['solved']}/{r['seeds']} | {cell(r, 'time_to_solve_s', '.1f')} "
+                     f"| {cell(r, 'env_steps_to_solve', ',.0f')} | {cell(r, 'env_steps_per_s', ',.0f')} "
+                     f"| {cell(r, 'eval_return', '.0f')} | {ratio_t} | {ratio_s} |")
+    lines += ["", "| env | env.step alone (1 core) | with random actions |", "|---|---|---|"]
+    lines += [f"| {r['env']} | {r['env_steps_per_s']:,.0f} | {r['random_policy_steps_per_s']:,.0f} |"
+              for _, r in ceilings.iterrows()]
+    if len(scaling):
+        lines += ["", "| backend | env steps/s, 1 worker | 2 workers | ratio |", "|---|---|---|---|"]
+        lines += [f"| {r['backend']} | {r['w1']:,.0f} | {r['w2']:,.0f} | {r['w2'] / r['w1']:.2f}x |"
+                  for _, r in scaling.iterrows()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CartPole only, 1 seed, short budgets")
+    parser.add_argument("--out", default="experiments/results/bench")
+    parser.add_argument("--no-sb3", action="store_true", help="skip the SB3 A2C baseline")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    envs = ["CartPole-v1"] if args.quick else ["CartPole-v1", "Pendulum-v1"]
+    seeds = [0] if args.quick else [0, 1, 2]
+    budget = {"CartPole-v1": 40.0 if args.quick else 90.0, "Pendulum-v1": 180.0}
+    eval_episodes = 10 if args.quick else 100
+
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, dashboard_host="127.0.0.1", log_to_driver=False)
+    ceilings = pd.DataFrame([raw_ceiling(e, 1.0 if args.quick else 3.0) for e in envs])
+    runs = []
+    for env_id in envs:
+        for seed in seeds:
+            for backend in ("ray", "mp"):
+                runs.append(run_a3c(env_id, backend, seed, budget[env_id], out / "runs", eval_episodes))
+                print(runs[-1], flush=True)
+            if not args.no_sb3:
+                runs.append(run_sb3_a2c(env_id, seed, budget[env_id] * (1 if args.quick else 2), eval_episodes))
+                print(runs[-1], flush=True)
+    scaling = []
+    for backend in ("ray", "mp"):
+        sps = {w: run_a3c("CartPole-v1", backend, 100 + w, 10.0 if args.quick else 20.0, out / "scaling", 1,
+                          workers=w, stop_at_threshold=False)["env_steps_per_s"] for w in (1, 2)}
+        scaling.append({"backend": backend, "w1": sps[1], "w2": sps[2]})
+    ray.shutdown()
+    runs_df, scaling_df = pd.DataFrame(runs), pd.DataFrame(scaling)
+    table = summarise(runs_df)
+    runs_df.to_csv(out / "runs.csv", index=False)
+    table.to_csv(out / "bench.csv", index=False)
+    scaling_df.to_csv(out / "scaling.csv", index=False)
+    ceilings.to_csv(out / "ceiling.csv", index=False)
+    text = markdown(table, ceilings, scaling_df)
+    (out / "bench.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
