@@ -20,5 +20,9 @@ train: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q $(ARGS)
 
+bench: $(STAMP)
+	$(VENV)/bin/python -m pip install -q -e ".[bench]"
+	$(VENV)/bin/python experiments/bench.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache
