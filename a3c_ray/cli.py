@@ -39,8 +39,8 @@ def _config_options() -> list[inspect.Parameter]:
             base = str  # "64,64"
         help_text = f.metadata.get("help", "")
         if f.name == "env":
-            option = typer.Option(..., "--env", help=help_text)
-            annotation: typing.Any = str
+            option = typer.Option(None, "--env", help=help_text + " [required unless --resume]")
+            annotation: typing.Any = Optional[str]
         elif base is bool:
             flag = f.name.replace("_", "-")
             option = typer.Option(None, f"--{flag}/--no-{flag}", help=help_text, show_default=False)
@@ -53,6 +53,10 @@ def _config_options() -> list[inspect.Parameter]:
     return params
 
 
+RESUME = inspect.Parameter(
+    "resume", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
+    default=typer.Option(None, "--resume", help="continue the run in this directory from its checkpoint; flags "
+                         "given (e.g. a larger --stop-steps) override its saved settings"))
 STOP_AT_THRESHOLD = inspect.Parameter(
     "stop_at_threshold", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
     default=typer.Option(True, "--stop-at-threshold/--no-stop-at-threshold",
@@ -61,16 +65,25 @@ STOP_AT_THRESHOLD = inspect.Parameter(
 
 def train_command(**options: typing.Any) -> None:
     """Train A3C on an env; defaults come from the env's preset, flags override them."""
-    from a3c_ray.trainer import train
+    from a3c_ray.trainer import resume_config, train
 
+    resume, stop_at_threshold = options.pop("resume"), options.pop("stop_at_threshold")
     if options.get("hidden_sizes") is not None:
         try:
             options["hidden_sizes"] = tuple(int(x) for x in str(options["hidden_sizes"]).split(","))
         except ValueError:
             raise ConfigError(f"--hidden-sizes must be integers like 64,64, got {options['hidden_sizes']!r}") \
                 from None
-    config = make_config(**options)
-    result = train(config)
+    if resume is not None:
+        config = resume_config(resume, **options)
+        if options["env"] is not None and options["env"] != config.env:
+            raise ConfigError(f"--env {options['env']!r} differs from the env of the run in --resume "
+                              f"({config.env!r}); leave --env out when resuming")
+    elif options["env"] is None:
+        raise ConfigError("--env is required (e.g. --env CartPole-v1), unless you --resume RUN_DIR")
+    else:
+        config = make_config(stop_at_threshold=stop_at_threshold, **options)
+    result = train(config, resume=resume is not None)
     s = result.summary
     solved = f"solved in {s['time_to_solve_s']:.1f} s ({s['env_steps_to_solve']} env steps)" if s["solved"] \
         else f"not solved ({s['stop_reason']})"
@@ -80,7 +93,7 @@ def train_command(**options: typing.Any) -> None:
         raise typer.Exit(130)
 
 
-train_command.__signature__ = inspect.Signature([*_config_options(), STOP_AT_THRESHOLD])  # type: ignore[attr-defined]
+train_command.__signature__ = inspect.Signature([*_config_options(), STOP_AT_THRESHOLD, RESUME])  # type: ignore[attr-defined]
 app.command("train", help=train_command.__doc__)(train_command)
 
 

@@ -52,6 +52,9 @@ class Config:
     out: str | None = _doc("run directory (default: runs/<env>-<backend>-s<seed>-<time>)", default=None)
     overwrite: bool = _doc("replace the run already in --out", default=False)
     address: str | None = _doc("Ray cluster address; default starts Ray locally (RAY_ADDRESS also works)", default=None)
+    max_policy_lag: int | None = _doc("drop gradients computed with weights more than this many versions old",
+                                      default=None)
+    worker_timeout_s: float = _doc("replace a Ray worker whose task takes longer than this", default=120.0)
     report_interval_s: float = _doc("seconds between progress rows", default=1.0)
     checkpoint_interval_s: float = _doc("seconds between periodic checkpoints", default=30.0)
     progress_bar: bool = _doc("show a live progress line", default=True)
@@ -89,7 +92,9 @@ class Config:
             raise ConfigError(f"--stop-return must be a finite number, got {self.stop_return!r}")
         if self.stop_return is None and self.stop_steps is None and self.stop_seconds is None:
             raise ConfigError("no stop criterion: give --stop-return, --stop-steps or --stop-seconds")
-        for name in ("report_interval_s", "checkpoint_interval_s"):
+        if self.max_policy_lag is not None and self.max_policy_lag < 0:
+            raise ConfigError(f"--max-policy-lag must be >= 0, got {self.max_policy_lag!r}")
+        for name in ("report_interval_s", "checkpoint_interval_s", "worker_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)!r}")
         return self

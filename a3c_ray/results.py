@@ -30,6 +30,7 @@ class Update:
     metrics: dict[str, float]
     policy_lag: int
     applied: bool = True
+    skip_reason: str = ""  # "non_finite" or "stale" when not applied
 
 
 @dataclass
@@ -38,9 +39,11 @@ class Recorder:
 
     config: Config
     start_time: float = 0.0
+    time_offset: float = 0.0  # training seconds of earlier sessions of a resumed run
     env_steps: int = 0
     updates: int = 0
-    skipped_updates: int = 0
+    skipped_updates: int = 0  # non-finite loss or gradients
+    stale_updates: int = 0  # dropped for a policy lag over --max-policy-lag
     skipped_in_a_row: int = 0
     episode_rows: list[dict[str, Any]] = field(default_factory=list)
     progress_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -51,12 +54,30 @@ class Recorder:
     _interval: list[Update] = field(default_factory=list)
     _last_row: tuple[float, int] = (0.0, 0)
 
+    def elapsed(self, now: float) -> float:
+        return now - self.start_time + self.time_offset
+
+    def restore(self, episodes: pd.DataFrame, progress: pd.DataFrame, counters: dict[str, float]) -> None:
+        """Continue a saved run: its rows, counters and the window of recent returns carry on."""
+        self.episode_rows = episodes.to_dict("records")
+        self.progress_rows = progress.to_dict("records")
+        self.env_steps = int(counters["env_steps"])
+        self.skipped_updates = int(counters.get("skipped_updates", 0))
+        self.stale_updates = int(counters.get("stale_updates", 0))
+        self.time_offset = float(counters.get("training_s", progress["time_s"].max() if len(progress) else 0.0))
+        self._last_row = (self.time_offset, self.env_steps)
+        for row in self.episode_rows[-WINDOW:]:
+            self.recent_returns.append(row["return"])
+            self.recent_lengths.append(row["length"])
+
     def record(self, update: Update, now: float) -> None:
-        elapsed = now - self.start_time
+        elapsed = self.elapsed(now)
         self.env_steps += update.env_steps
         if update.applied:
             self.updates += 1
             self.skipped_in_a_row = 0
+        elif update.skip_reason == "stale":
+            self.stale_updates += 1
         else:
             self.skipped_updates += 1  # non-finite loss or gradient: never applied, counted
             self.skipped_in_a_row += 1
@@ -77,7 +98,7 @@ class Recorder:
         return float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
 
     def progress_row(self, now: float, version: int, extra: dict[str, float] | None = None) -> dict[str, Any]:
-        elapsed = now - self.start_time
+        elapsed = self.elapsed(now)
         last_time, last_steps = self._last_row
         applied = [u for u in self._interval if u.applied]
         lags = [u.policy_lag for u in self._interval]
@@ -89,7 +110,7 @@ class Recorder:
             "policy_lag_mean": float(np.mean(lags)) if lags else math.nan,
             "policy_lag_max": int(max(lags)) if lags else 0,
             "env_steps_per_s": (self.env_steps - last_steps) / max(elapsed - last_time, 1e-9),
-            "skipped_updates": self.skipped_updates,
+            "skipped_updates": self.skipped_updates, "stale_updates": self.stale_updates,
             **(extra or {}),
         }
         self.progress_rows.append(row)

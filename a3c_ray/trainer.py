@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from a3c_ray.backends import make_backend
-from a3c_ray.checkpoint import CHECKPOINT_NAME, save_checkpoint
+import pandas as pd
+
+from a3c_ray.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint
 from a3c_ray.config import Config, ConfigError
 from a3c_ray.learner import Learner
 from a3c_ray.plotting import plot_learning_curves
@@ -73,15 +77,38 @@ def sigterm_as_interrupt():
 class Trainer:
     """One run: owns the learner, the backend and the run directory."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, resume: bool = False,
+                 on_report: Callable[["Trainer", dict], None] | None = None):
+        """on_report(trainer, progress_row) is called after every progress row (Tune reports through it)."""
+        self.on_report = on_report
         self.config = config.validate()
         self.learner = Learner(config)  # makes the env once: a bad id fails before anything touches the disk
         self.backend = make_backend(config, self.learner)
         self.backend.check()  # an unreachable cluster, too
-        self.run_dir = prepare_run_dir(config)
-        atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
         self.recorder = Recorder(config)
+        if resume:
+            self.run_dir = Path(config.out)
+            self.restore()
+        else:
+            self.run_dir = prepare_run_dir(config)
+        atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
         self.stop_reason = ""
+
+    def restore(self) -> None:
+        """Load model, optimizer, normaliser, version and tables of the run in --out, to continue it."""
+        payload = load_checkpoint(self.run_dir)
+        try:
+            self.learner.model.load_state_dict(payload["model"])
+            self.learner.optimizer.load_state_dict(payload["optimizer"])
+        except (RuntimeError, ValueError, KeyError):
+            raise CheckpointError(f"the checkpoint in {str(self.run_dir)!r} does not fit env {self.config.env!r} "
+                                  "and these settings (other shapes); resume with the settings it was made with") \
+                from None
+        self.learner.normalizer.load(payload["normalizer"])
+        counters = payload["counters"]
+        self.learner.version = int(counters["version"])
+        self.recorder.restore(pd.read_csv(self.run_dir / "episodes.csv"), pd.read_csv(self.run_dir / "progress.csv"),
+                              counters)
 
     def should_stop(self, now: float) -> str:
         c, r = self.config, self.recorder
@@ -89,7 +116,7 @@ class Trainer:
             return "solved"
         if c.stop_steps is not None and r.env_steps >= c.stop_steps:
             return "stop_steps"
-        if c.stop_seconds is not None and now - r.start_time >= c.stop_seconds:
+        if c.stop_seconds is not None and r.elapsed(now) >= c.stop_seconds:
             return "stop_seconds"
         return ""
 
@@ -116,7 +143,10 @@ class Trainer:
                     now = time.perf_counter()
                     self.stop_reason = self.should_stop(now)
                     if now >= next_report:
-                        bar.update(self.recorder.progress_row(now, self.learner.version, self.counters(backend)))
+                        row = self.recorder.progress_row(now, self.learner.version, self.counters(backend))
+                        bar.update(row)
+                        if self.on_report is not None:
+                            self.on_report(self, row)
                         next_report = now + self.config.report_interval_s
                     if now >= next_checkpoint:
                         self.flush()
@@ -146,7 +176,9 @@ class Trainer:
                         optimizer_state=self.learner.optimizer.state_dict(),
                         normalizer_state=self.learner.normalizer.state(),
                         counters={"version": self.learner.version, "env_steps": r.env_steps,
-                                  "episodes": len(r.episode_rows), "skipped_updates": r.skipped_updates})
+                                  "episodes": len(r.episode_rows), "skipped_updates": r.skipped_updates,
+                                  "stale_updates": r.stale_updates,
+                                  "training_s": r.elapsed(time.perf_counter()) if r.start_time else r.time_offset})
 
     @staticmethod
     def counters(backend) -> dict[str, int]:
@@ -158,7 +190,7 @@ class Trainer:
         if r.start_time:
             r.progress_row(time.perf_counter(), self.learner.version, self.counters(backend))
         self.flush()
-        training_s = time.perf_counter() - r.start_time if r.start_time else 0.0
+        training_s = r.elapsed(time.perf_counter()) if r.start_time else r.time_offset
         self.summary = {
             "env": self.config.env, "backend": self.config.backend, "workers": self.config.workers,
             "seed": self.config.seed, "stop_reason": self.stop_reason or "error",
@@ -166,7 +198,7 @@ class Trainer:
             "time_to_solve_s": r.solved_at[0] if r.solved_at else None,
             "env_steps_to_solve": r.solved_at[1] if r.solved_at else None,
             "env_steps": r.env_steps, "updates": self.learner.version, "skipped_updates": r.skipped_updates,
-            "worker_restarts": backend.restarts,
+            "stale_updates": r.stale_updates, "worker_restarts": backend.restarts,
             "episodes": len(r.episode_rows), "episode_return_mean": r.return_mean,
             "best_episode_return_mean": r.best_return_mean if r.best_return_mean > float("-inf") else None,
             "stop_return": self.config.stop_return, "wall_s": wall_s, "startup_s": startup_s,
@@ -178,6 +210,19 @@ class Trainer:
                                  title=f"{self.config.env} ({self.config.backend}, seed {self.config.seed})")
 
 
-def train(config: Config) -> RunResult:
-    """Train A3C with `config` and return the run's tables; files land in the run directory too."""
-    return Trainer(config).run()
+def train(config: Config, resume: bool = False) -> RunResult:
+    """Train A3C with `config` and return the run's tables; files land in the run directory too.
+
+    With resume=True, continue the run in `config.out` from its checkpoint (see resume_config).
+    """
+    return Trainer(config, resume).run()
+
+
+def resume_config(run_dir: str | Path, **overrides) -> Config:
+    """The saved config of the run in `run_dir`, with `overrides` (None means not given) on top."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"--resume {str(run_dir)!r} holds no run (no config.json); give a run directory")
+    values = json.loads(Config.from_json(path.read_text()).to_json())
+    values.update({k: v for k, v in overrides.items() if v is not None}, out=str(run_dir))
+    return Config.from_dict(values)

@@ -44,10 +44,13 @@ def make_backend(config: Config, learner: Learner) -> Backend:
     return SerialBackend(config, learner)
 
 
-def apply_or_skip(learner: Learner, gradients) -> Update:
-    """The driver-side step shared by the serial and Ray backends: apply finite gradients, skip the rest."""
+def apply_or_skip(learner: Learner, gradients, max_policy_lag: int | None = None) -> Update:
+    """The driver-side step shared by the serial and Ray backends: apply finite, fresh-enough gradients only."""
     lag = learner.version - gradients.version
-    applied = gradients.finite
-    if applied:
+    skipped = "" if gradients.finite else "non_finite"
+    if not skipped and max_policy_lag is not None and lag > max_policy_lag:
+        skipped = "stale"
+    if not skipped:
         learner.apply_gradients(gradients)
-    return Update(gradients.worker, gradients.env_steps, gradients.episodes, gradients.metrics, lag, applied)
+    return Update(gradients.worker, gradients.env_steps, gradients.episodes, gradients.metrics, lag, not skipped,
+                  skipped)

@@ -84,15 +84,19 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer_s
     reports.put(("ready", index))
     while not stop.is_set():
         gradients = worker.compute_gradients(Weights(version.value, get_flat_weights(model), normalizer.read()))
-        applied = gradients.finite
+        skipped = "" if gradients.finite else "non_finite"
         lag = version.value - gradients.version
-        if applied:
+        if not skipped:
             with lock:
                 lag = version.value - gradients.version
-                set_flat_grads(model, gradients.grads)  # fresh tensors: the local model's grads are never aliased
-                optimizer.step()
-                version.value += 1
-        update = Update(index, gradients.env_steps, gradients.episodes, gradients.metrics, lag, applied)
+                if config.max_policy_lag is not None and lag > config.max_policy_lag:
+                    skipped = "stale"
+                else:
+                    set_flat_grads(model, gradients.grads)  # fresh tensors: never aliased with the local grads
+                    optimizer.step()
+                    version.value += 1
+        update = Update(index, gradients.env_steps, gradients.episodes, gradients.metrics, lag, not skipped,
+                        skipped)
         reports.put(("update", (update, gradients.normalizer_delta)))
     worker.close()
 

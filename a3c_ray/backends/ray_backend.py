@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
 import ray
 
@@ -19,6 +20,8 @@ CONNECT_TIMEOUT_S = 5.0
 # Below this size weights travel inside the task (Ray inlines small arguments): measured here, that beats a
 # ray.put + object-store fetch by ~18% in env steps/s. Larger models get one ray.put per version, shared.
 INLINE_WEIGHTS_BYTES = 64 * 1024
+MAX_REPLACEMENTS_PER_WORKER = 10
+log = logging.getLogger(__name__)
 GET_TIMEOUT_S = 60.0
 
 
@@ -26,11 +29,15 @@ GET_TIMEOUT_S = 60.0
 class RayRolloutWorker:
     """A thin actor around the core's RolloutWorker."""
 
-    def __init__(self, config: Config, index: int):
-        self.worker = RolloutWorker(config, index)
+    def __init__(self, config: Config, index: int, incarnation: int = 0):
+        self.worker = RolloutWorker(config, index, incarnation)
 
     def ready(self) -> bool:
         return True
+
+    def pid(self) -> int:
+        """The actor's process id, so a test can end exactly the process its run started."""
+        return os.getpid()
 
     def compute_gradients(self, weights: Weights) -> Gradients:
         return self.worker.compute_gradients(weights)
@@ -79,11 +86,18 @@ def _first_line(exc: BaseException) -> str:
 
 
 class RayBackend:
+    """One task in flight per worker; the first finished is applied and its worker gets the new weights.
+
+    A worker whose task fails (actor died, node lost, exception) or stays silent past --worker-timeout-s is
+    killed and replaced by a fresh actor that gets the current weights; replacements are counted in `restarts`.
+    """
+
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner
         self.restarts = 0
         self.actors: list = []
-        self.pending: dict = {}  # ObjectRef -> worker index
+        self.incarnations = [0] * config.workers
+        self.pending: dict = {}  # ObjectRef -> (worker index, submit time)
         self.weights_ref = None  # Weights, or an ObjectRef to them for large models
         self.weights_version = -1
         self.owns_ray = False
@@ -111,21 +125,49 @@ class RayBackend:
             small = weights.params.nbytes < INLINE_WEIGHTS_BYTES
             self.weights_ref = weights if small else ray.put(weights)
             self.weights_version = self.learner.version
-        self.pending[self.actors[index].compute_gradients.remote(self.weights_ref)] = index
+        ref = self.actors[index].compute_gradients.remote(self.weights_ref)
+        self.pending[ref] = (index, time.monotonic())
 
     def poll(self, timeout: float) -> list[Update]:
         ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
         updates = []
         for ref in ready:
-            index = self.pending.pop(ref)
-            gradients = ray.get(ref, timeout=GET_TIMEOUT_S)  # ray.wait never raises: a failed task raises here
-            updates.append(apply_or_skip(self.learner, gradients))
+            index, _ = self.pending.pop(ref)
+            try:
+                gradients = ray.get(ref, timeout=GET_TIMEOUT_S)  # ray.wait never raises: a failed task raises here
+            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
+                self._replace(index, _first_line(exc))
+                continue
+            updates.append(apply_or_skip(self.learner, gradients, self.config.max_policy_lag))
             self._submit(index)
+        now = time.monotonic()
+        for ref, (index, sent) in list(self.pending.items()):
+            if now - sent > self.config.worker_timeout_s:
+                self.pending.pop(ref)
+                self._replace(index, f"silent for {now - sent:.0f} s")
         return updates
+
+    def _replace(self, index: int, reason: str) -> None:
+        """Kill worker `index` and start a fresh actor in its place, with the current weights."""
+        if self.restarts >= MAX_REPLACEMENTS_PER_WORKER * self.config.workers:
+            raise BackendError(f"Ray workers keep failing ({self.restarts} replaced; last: worker {index}, "
+                               f"{reason}); no healthy worker is left")
+        log.warning("Ray worker %d failed (%s); replacing it", index, reason)
+        try:
+            ray.kill(self.actors[index], no_restart=True)
+        except ray.exceptions.RayError:
+            pass  # already gone
+        self.incarnations[index] += 1
+        self.restarts += 1
+        self.actors[index] = RayRolloutWorker.remote(self.config, index, self.incarnations[index])
+        self._submit(index)
 
     def close(self) -> None:
         for actor in self.actors:
-            ray.kill(actor)
+            try:
+                ray.kill(actor)
+            except ray.exceptions.RayError:
+                pass
         self.actors, self.pending = [], {}
         if self.owns_ray:
             ray.shutdown()

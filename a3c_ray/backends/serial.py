@@ -25,7 +25,8 @@ class SerialBackend:
     def poll(self, timeout: float) -> list[Update]:
         worker = self.workers[self.turn % len(self.workers)]
         self.turn += 1
-        return [apply_or_skip(self.learner, worker.compute_gradients(self.learner.weights()))]
+        return [apply_or_skip(self.learner, worker.compute_gradients(self.learner.weights()),
+                              self.config.max_policy_lag)]
 
     def close(self) -> None:
         for worker in self.workers:

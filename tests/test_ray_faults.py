@@ -1,0 +1,58 @@
+"""Ray backend under worker failures: killed actors are replaced and training still reaches its target."""
+
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+
+from a3c_ray import make_config
+from a3c_ray.backends import apply_or_skip
+from a3c_ray.learner import Learner
+from a3c_ray.trainer import Trainer
+from a3c_ray.worker import RolloutWorker
+from conftest import tiny_config
+
+
+def test_stale_gradients_are_dropped_not_applied(tmp_path):
+    config = tiny_config(tmp_path)
+    learner = Learner(config)
+    gradients = RolloutWorker(config, 0).compute_gradients(learner.weights())
+    learner.version = 5  # four versions newer than the gradient's
+    update = apply_or_skip(learner, gradients, max_policy_lag=3)
+    assert not update.applied and update.skip_reason == "stale" and update.policy_lag == 5
+    assert learner.version == 5
+    assert apply_or_skip(learner, gradients, max_policy_lag=5).applied and learner.version == 6
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_run_survives_a_worker_killed_every_few_seconds(tmp_path, ray_session):
+    config = make_config("CartPole-v1", seed=0, stop_return=400, stop_seconds=150, progress_bar=False,
+                         out=str(tmp_path / "run"))
+    trainer = Trainer(config)
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    kills, rng = 0, random.Random(0)
+    try:
+        while thread.is_alive() and kills < 5:
+            time.sleep(3)
+            actors = getattr(trainer.backend, "actors", [])
+            if not actors or not thread.is_alive():
+                continue
+            try:  # the pid of one of the actors this test's run started
+                pid = ray_session.get(rng.choice(actors).pid.remote(), timeout=10)
+            except Exception:
+                continue  # that one is being replaced already
+            os.kill(pid, signal.SIGKILL)
+            kills += 1
+    finally:
+        thread.join(timeout=240)
+    assert not thread.is_alive()
+    assert kills >= 2, "the run ended before the test could kill workers"
+    summary = trainer.summary
+    assert summary["solved"], summary
+    assert summary["worker_restarts"] >= kills - 1  # the last kill may land as the run ends
+    assert trainer.recorder.progress()["worker_restarts"].max() >= 1

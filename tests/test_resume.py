@@ -1,0 +1,34 @@
+"""Stop a run and resume it: counters continue and the return curve does not restart from scratch."""
+
+import pandas as pd
+import pytest
+import torch
+
+from a3c_ray import make_config, train
+from a3c_ray.checkpoint import load_checkpoint
+from a3c_ray.trainer import resume_config
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_resume_continues_counters_and_learning(tmp_path):
+    out = tmp_path / "run"
+    first = train(make_config("CartPole-v1", stop_at_threshold=False, backend="mp", seed=0, stop_steps=100_000,
+                              progress_bar=False, out=str(out)))
+    before = load_checkpoint(out)
+    version, steps, episodes = before["counters"]["version"], first.summary["env_steps"], len(first.episodes)
+    late_return = first.episodes["return"].tail(50).mean()
+    assert late_return > 60  # it learned something worth keeping
+
+    second = train(resume_config(out, stop_steps=150_000), resume=True)
+    assert second.summary["env_steps"] >= 150_000
+    assert second.summary["updates"] > version  # the weight version continued, not restarted
+    new = second.episodes.iloc[episodes:]
+    assert len(second.episodes) > episodes and new["episode"].iloc[0] == episodes
+    assert new["env_steps"].min() > steps and new["time_s"].min() >= first.summary["training_s"] - 1e-6
+    assert new["return"].head(30).mean() > 0.5 * late_return  # picks up where it was (random is ~22)
+    on_disk = pd.read_csv(out / "episodes.csv")
+    assert len(on_disk) == len(second.episodes)  # appended, not replaced
+    assert len(pd.read_csv(out / "progress.csv")) == len(second.progress) > len(first.progress)
+    after = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert after["counters"]["env_steps"] == second.summary["env_steps"]
