@@ -163,13 +163,13 @@ class Trainer:
         return RunResult(self.run_dir, self.config, self.recorder.progress(), self.recorder.episodes(),
                          self.summary)
 
-    def flush(self) -> None:
+    def flush(self, now: float | None = None) -> None:
         """Checkpoint and tables as they stand, each written atomically."""
-        self.save_checkpoint()
+        self.save_checkpoint(time.perf_counter() if now is None else now)
         write_csv(self.run_dir / "progress.csv", self.recorder.progress())
         write_csv(self.run_dir / "episodes.csv", self.recorder.episodes())
 
-    def save_checkpoint(self) -> None:
+    def save_checkpoint(self, now: float) -> None:
         r = self.recorder
         save_checkpoint(self.run_dir / CHECKPOINT_NAME, config=self.config,
                         model_state=self.learner.model.state_dict(),
@@ -178,7 +178,7 @@ class Trainer:
                         counters={"version": self.learner.version, "env_steps": r.env_steps,
                                   "episodes": len(r.episode_rows), "skipped_updates": r.skipped_updates,
                                   "stale_updates": r.stale_updates,
-                                  "training_s": r.elapsed(time.perf_counter()) if r.start_time else r.time_offset})
+                                  "training_s": r.elapsed(now) if r.start_time else r.time_offset})
 
     @staticmethod
     def counters(backend) -> dict[str, int]:
@@ -187,10 +187,11 @@ class Trainer:
     def finish(self, backend, startup_s: float, wall_s: float) -> None:
         """Write everything a run leaves behind; each file atomically, so an interrupt never leaves half a file."""
         r = self.recorder
+        end = time.perf_counter()  # one clock reading: the last row, the checkpoint and the summary agree
         if r.start_time:
-            r.progress_row(time.perf_counter(), self.learner.version, self.counters(backend))
-        self.flush()
-        training_s = r.elapsed(time.perf_counter()) if r.start_time else r.time_offset
+            r.progress_row(end, self.learner.version, self.counters(backend))
+        self.flush(end)
+        training_s = r.elapsed(end) if r.start_time else r.time_offset
         self.summary = {
             "env": self.config.env, "backend": self.config.backend, "workers": self.config.workers,
             "seed": self.config.seed, "stop_reason": self.stop_reason or "error",

@@ -115,7 +115,9 @@ class MultiprocessingBackend:
     def start(self) -> None:
         self.learner.model.share_memory()
         self.optimizer_state = share_optimizer_state(self.learner.optimizer)
-        self.version = self.ctx.Value("q", self.learner.version)
+        # no lock of its own: every increment happens under self.lock, and a lock inside Value (an RLock, owned
+        # by one process) would stay held for good if a worker were killed while holding it
+        self.version = self.ctx.Value("q", self.learner.version, lock=False)
         self.lock = self.ctx.Lock()
         self.normalizer = SharedNormalizerState(self.learner.normalizer.obs_rms.mean.shape[0])
         self.normalizer.write(self.learner.normalizer.state())
@@ -187,9 +189,19 @@ class MultiprocessingBackend:
                                    f"after {MAX_RESTARTS_PER_WORKER} restarts; see its log above")
             log.warning("mp worker %d (pid %s) died with exit code %s; restarting it", index, process.pid,
                         process.exitcode)
+            self._free_orphaned_lock()
             self.incarnations[index] += 1
-            self.restarts += 1
             self.processes[index] = self._spawn(index)
+            self.restarts += 1  # counted once the replacement exists
+
+    def _free_orphaned_lock(self) -> None:
+        """A worker killed mid optimizer step leaves the lock held for good; a step holds it ~100 us, so a lock
+        not free within a second is that orphan, and is released (the torn step is tolerated, as in Hogwild)."""
+        if self.lock.acquire(timeout=1.0):
+            self.lock.release()
+        else:
+            log.warning("the shared optimizer lock was held by the dead worker; releasing it")
+            self.lock.release()
 
     def close(self) -> None:
         if not self.processes:
