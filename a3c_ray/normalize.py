@@ -45,6 +45,11 @@ class RunningMeanStd:
         self.count = float(state["count"])
 
 
+def moments_state(obs: RunningMeanStd, ret: RunningMeanStd) -> dict[str, np.ndarray]:
+    """One flat dict (obs_mean, ..., ret_count): the layout of a Normalizer's state and of a worker's delta."""
+    return {**{f"obs_{k}": v for k, v in obs.state().items()}, **{f"ret_{k}": v for k, v in ret.state().items()}}
+
+
 class Normalizer:
     """Observation normalisation and reward scaling (SB3 VecNormalize's rule), either of them optional."""
 
@@ -67,8 +72,7 @@ class Normalizer:
         return np.clip(rewards / np.sqrt(self.ret_rms.var + EPS), -REWARD_CLIP, REWARD_CLIP).astype(np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
-        return {**{f"obs_{k}": v for k, v in self.obs_rms.state().items()},
-                **{f"ret_{k}": v for k, v in self.ret_rms.state().items()}}
+        return moments_state(self.obs_rms, self.ret_rms)
 
     def load(self, state: dict[str, np.ndarray]) -> None:
         self.obs_rms.load({k[4:]: v for k, v in state.items() if k.startswith("obs_")})

@@ -12,7 +12,7 @@ from a3c_ray.config import Config
 from a3c_ray.envs import EnvGroup
 from a3c_ray.loss import a3c_loss
 from a3c_ray.model import build_model, get_flat_grads, set_flat_weights
-from a3c_ray.normalize import Normalizer
+from a3c_ray.normalize import Normalizer, moments_state
 from a3c_ray.rollout import Rollout, RolloutCollector
 
 
@@ -79,10 +79,8 @@ class RolloutWorker:
         else:
             norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
         metrics["grad_norm"] = float(norm)
-        delta = {**{f"obs_{k}": v for k, v in rollout.obs_moments.state().items()},
-                 **{f"ret_{k}": v for k, v in rollout.ret_moments.state().items()}}
         return Gradients(self.index, version, get_flat_grads(self.model), rollout.env_steps, rollout.episodes,
-                         metrics, delta)
+                         metrics, moments_state(rollout.obs_moments, rollout.ret_moments))
 
     def close(self) -> None:
         self.envs.close()

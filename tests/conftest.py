@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,3 +28,17 @@ def tiny_config(tmp_path, **overrides):
                   out=str(tmp_path / "run"), backend="serial", report_interval_s=0.2)
     values.update(overrides)
     return make_config(values.pop("env", "CartPole-v1"), **values)
+
+
+def cli_env() -> dict[str, str]:
+    """This process's environment without RAY_ADDRESS (tests never reach another cluster), with tests/ importable
+    (for the 'bad_envs:...' env ids)."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    return env
+
+
+def run_cli(*args, timeout=180):
+    """The real a3c-ray command in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "a3c_ray", *args], capture_output=True, text=True,
+                          timeout=timeout, env=cli_env())

@@ -1,27 +1,22 @@
 """Bad input: one line on stderr naming the value and the fix, exit 2 (usage) or 1 (runtime), no traceback."""
 
+import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
+import conftest
 from a3c_ray.checkpoint import load_checkpoint
+from conftest import cli_env
 
-TESTS = Path(__file__).parent
-
-
-def run_cli(*args, timeout=120):
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "a3c_ray", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+run_cli = functools.partial(conftest.run_cli, timeout=120)
 
 
 def free_port() -> int:
@@ -121,11 +116,10 @@ def test_overwrite_replaces_a_run(files, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_leaves_complete_files(tmp_path, sig):
     out = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     proc = subprocess.Popen([sys.executable, "-m", "a3c_ray", "train", "--env", "Pendulum-v1", "--backend", "mp",
                              "--stop-seconds", "120", "--checkpoint-interval-s", "1", "--out", str(out),
                              "--no-progress-bar"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=cli_env())
     try:
         deadline = time.monotonic() + 90
         while not (out / "episodes.csv").exists() and time.monotonic() < deadline:

@@ -1,18 +1,12 @@
 """The real a3c-ray command, end to end, on tiny budgets."""
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from a3c_ray import load_run, load_runs
-
-
-def run_cli(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "a3c_ray", *args], capture_output=True, text=True,
-                          timeout=timeout)
+from conftest import run_cli
 
 
 @pytest.mark.timeout(300)

@@ -44,12 +44,19 @@ def make_backend(config: Config, learner: Learner) -> Backend:
     return SerialBackend(config, learner)
 
 
+def skip_reason(gradients, lag: int, max_policy_lag: int | None) -> str:
+    """Why a gradient must not be applied ("non_finite", "stale"), or "" when it may be. Every backend asks this."""
+    if not gradients.finite:
+        return "non_finite"
+    if max_policy_lag is not None and lag > max_policy_lag:
+        return "stale"
+    return ""
+
+
 def apply_or_skip(learner: Learner, gradients, max_policy_lag: int | None = None) -> Update:
     """The driver-side step shared by the serial and Ray backends: apply finite, fresh-enough gradients only."""
     lag = learner.version - gradients.version
-    skipped = "" if gradients.finite else "non_finite"
-    if not skipped and max_policy_lag is not None and lag > max_policy_lag:
-        skipped = "stale"
+    skipped = skip_reason(gradients, lag, max_policy_lag)
     if not skipped:
         learner.apply_gradients(gradients)
     return Update(gradients.worker, gradients.env_steps, gradients.episodes, gradients.metrics, lag, not skipped,

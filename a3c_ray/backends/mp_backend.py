@@ -17,11 +17,10 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
-from a3c_ray.backends import BackendError
+from a3c_ray.backends import BackendError, skip_reason
 from a3c_ray.config import Config
 from a3c_ray.learner import Learner, build_optimizer
 from a3c_ray.model import get_flat_weights, set_flat_grads
-from a3c_ray.normalize import Normalizer
 from a3c_ray.results import Update
 from a3c_ray.worker import RolloutWorker, Weights
 
@@ -84,14 +83,13 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer_s
     reports.put(("ready", index))
     while not stop.is_set():
         gradients = worker.compute_gradients(Weights(version.value, get_flat_weights(model), normalizer.read()))
-        skipped = "" if gradients.finite else "non_finite"
         lag = version.value - gradients.version
+        skipped = skip_reason(gradients, lag, None)  # staleness is judged under the lock, where lag is exact
         if not skipped:
             with lock:
                 lag = version.value - gradients.version
-                if config.max_policy_lag is not None and lag > config.max_policy_lag:
-                    skipped = "stale"
-                else:
+                skipped = skip_reason(gradients, lag, config.max_policy_lag)
+                if not skipped:
                     set_flat_grads(model, gradients.grads)  # fresh tensors: never aliased with the local grads
                     optimizer.step()
                     version.value += 1
@@ -197,11 +195,9 @@ class MultiprocessingBackend:
     def _free_orphaned_lock(self) -> None:
         """A worker killed mid optimizer step leaves the lock held for good; a step holds it ~100 us, so a lock
         not free within a second is that orphan, and is released (the torn step is tolerated, as in Hogwild)."""
-        if self.lock.acquire(timeout=1.0):
-            self.lock.release()
-        else:
+        if not self.lock.acquire(timeout=1.0):
             log.warning("the shared optimizer lock was held by the dead worker; releasing it")
-            self.lock.release()
+        self.lock.release()  # ours just taken, or the dead worker's
 
     def close(self) -> None:
         if not self.processes:
