@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from a3c_ray.config import Config, ConfigError
 
 FORMAT = "a3c_ray.checkpoint/1"
 CHECKPOINT_NAME = "checkpoint.pt"
+HISTORY_DIR = "checkpoints"
 
 
 class CheckpointError(ValueError):
@@ -32,6 +34,22 @@ def save_checkpoint(path: str | os.PathLike, *, config: Config, model_state: dic
         "counters": {k: float(v) for k, v in counters.items()},
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def keep_history(latest: Path, version: int, keep: int) -> Path | None:
+    """Copy the latest checkpoint to checkpoints/checkpoint-<version>.pt and delete all but the newest `keep`.
+
+    The newest copies stay on disk so a checkpoint damaged later (or a run that went bad) can be rolled back.
+    """
+    if keep < 1:
+        return None
+    history = latest.parent / HISTORY_DIR
+    history.mkdir(exist_ok=True)
+    target = history / f"checkpoint-{version:09d}.pt"
+    atomic_write(target, lambda tmp: shutil.copyfile(latest, tmp))
+    for old in sorted(history.glob("checkpoint-*.pt"))[:-keep]:
+        old.unlink(missing_ok=True)
+    return target
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

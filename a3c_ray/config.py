@@ -31,6 +31,8 @@ class Config:
     backend: str = _doc("execution backend: ray, mp (torch.multiprocessing Hogwild) or serial", default="ray")
     workers: int = _doc("rollout workers (one CPU each)", default=2)
     envs_per_worker: int = _doc("envs each worker steps together with one batched forward", default=8)
+    native_vector_env: bool = _doc("step the envs with gymnasium's batched numpy version when the env has one "
+                                   "(CartPole)", default=True)
     rollout_length: int = _doc("steps per env in one gradient (n of n-step returns)", default=16)
     gamma: float = _doc("discount factor, in (0, 1]", default=0.99)
     gae_lambda: float = _doc("GAE lambda in (0, 1]; 1.0 gives plain n-step returns", default=0.95)
@@ -54,14 +56,18 @@ class Config:
     address: str | None = _doc("Ray cluster address; default starts Ray locally (RAY_ADDRESS also works)", default=None)
     max_policy_lag: int | None = _doc("drop gradients computed with weights more than this many versions old",
                                       default=None)
+    tasks_per_worker: int = _doc("Ray: rollout tasks queued at each worker; 2 hides the driver round trip "
+                                 "(one more version of policy lag)", default=1)
     worker_timeout_s: float = _doc("replace a Ray worker whose task takes longer than this", default=120.0)
     report_interval_s: float = _doc("seconds between progress rows", default=1.0)
     checkpoint_interval_s: float = _doc("seconds between periodic checkpoints", default=30.0)
+    keep_checkpoints: int = _doc("periodic checkpoints kept in <run>/checkpoints besides the latest "
+                                 "checkpoint.pt (0: only the latest)", default=3)
     progress_bar: bool = _doc("show a live progress line", default=True)
 
     def validate(self) -> "Config":
         """Raise ConfigError on the first value that cannot work; return self for chaining."""
-        positive_ints = ("workers", "envs_per_worker", "rollout_length")
+        positive_ints = ("workers", "envs_per_worker", "rollout_length", "tasks_per_worker")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -92,6 +98,8 @@ class Config:
             raise ConfigError(f"--stop-return must be a finite number, got {self.stop_return!r}")
         if self.stop_return is None and self.stop_steps is None and self.stop_seconds is None:
             raise ConfigError("no stop criterion: give --stop-return, --stop-steps or --stop-seconds")
+        if not isinstance(self.keep_checkpoints, int) or self.keep_checkpoints < 0:
+            raise ConfigError(f"--keep-checkpoints must be an integer >= 0, got {self.keep_checkpoints!r}")
         if self.max_policy_lag is not None and self.max_policy_lag < 0:
             raise ConfigError(f"--max-policy-lag must be >= 0, got {self.max_policy_lag!r}")
         for name in ("report_interval_s", "checkpoint_interval_s", "worker_timeout_s"):

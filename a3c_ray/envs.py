@@ -66,6 +66,7 @@ class StepResult:
     truncated: np.ndarray
     final_obs: dict[int, np.ndarray]  # env index -> last obs of a truncated episode, for the value bootstrap
     finished: list[tuple[int, float, int]]  # (env index, episode return, episode length)
+    valid: np.ndarray | None = None  # rows that were real transitions; None: all (see native_vector)
 
 
 class EnvGroup:

@@ -28,14 +28,18 @@ def a3c_loss(model: ActorCritic, rollout: Rollout, config: Config) -> tuple[torc
         rollout.rewards, values.detach().numpy().reshape(steps, n), tail[:n], rollout.terminated,
         rollout.truncated, final_values, config.gamma, config.gae_lambda)
     adv = torch.from_numpy(advantages.reshape(-1))
+    returns_t = torch.from_numpy(returns.reshape(-1))
+    actions = torch.from_numpy(rollout.actions.reshape(steps * n, *rollout.actions.shape[2:]))
+    if not rollout.valid.all():  # a vector env's reset steps are not transitions: leave them out
+        keep = torch.from_numpy(rollout.valid.reshape(-1))
+        obs, values, adv, returns_t, actions = obs[keep], values[keep], adv[keep], returns_t[keep], actions[keep]
     if config.normalize_advantage and adv.numel() > 1:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
     params = model.policy_params(obs)
-    actions = torch.from_numpy(rollout.actions.reshape(steps * n, *rollout.actions.shape[2:]))
     log_prob = model.dist.log_prob(params, actions)
     entropy = model.dist.entropy(params).mean()
     policy_loss = -(log_prob * adv).mean()
-    value_loss = torch.nn.functional.mse_loss(values, torch.from_numpy(returns.reshape(-1)))
+    value_loss = torch.nn.functional.mse_loss(values, returns_t)
     loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy
     metrics = {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(), "entropy": entropy.item()}
     return loss, metrics

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from a3c_ray.envs import EnvGroup
+from a3c_ray.native_vector import NativeVectorGroup
 from a3c_ray.model import ActorCritic
 from a3c_ray.normalize import Normalizer, RunningMeanStd
 
@@ -21,6 +22,7 @@ class Rollout:
     rewards: np.ndarray  # scaled when reward normalisation is on
     terminated: np.ndarray
     truncated: np.ndarray
+    valid: np.ndarray  # [T, N] False where a vector env's reset step stood in for a transition
     last_obs: np.ndarray  # [N, obs_dim], to bootstrap the rollout's tail
     final_obs: list[tuple[int, int, np.ndarray]]  # (t, env, normalised final obs) of truncated episodes
     episodes: list[tuple[float, int]]  # finished episodes: (return, length), unscaled
@@ -29,13 +31,14 @@ class Rollout:
 
     @property
     def env_steps(self) -> int:
-        return int(self.rewards.size)
+        return int(self.valid.sum())
 
 
 class RolloutCollector:
     """Owns the per-env state that outlives one rollout (envs, discounted returns for reward scaling)."""
 
-    def __init__(self, envs: EnvGroup, model: ActorCritic, normalizer: Normalizer, rng: np.random.Generator):
+    def __init__(self, envs: EnvGroup | NativeVectorGroup, model: ActorCritic, normalizer: Normalizer,
+                 rng: np.random.Generator):
         self.envs, self.model, self.normalizer, self.rng = envs, model, normalizer, rng
         self.discounted_returns = np.zeros(len(envs))
 
@@ -47,6 +50,7 @@ class RolloutCollector:
         rewards = np.empty((length, n), dtype=np.float32)
         terminated = np.empty((length, n), dtype=bool)
         truncated = np.empty((length, n), dtype=bool)
+        valid = np.ones((length, n), dtype=bool)
         ret_buf = np.empty((length, n), dtype=np.float64)
         actions = None
         final_obs: list[tuple[int, int, np.ndarray]] = []
@@ -65,6 +69,8 @@ class RolloutCollector:
             ret_buf[t] = self.discounted_returns
             rewards[t] = norm.reward(step.rewards)
             terminated[t], truncated[t] = step.terminated, step.truncated
+            if step.valid is not None:
+                valid[t] = step.valid
             for i, last in step.final_obs.items():
                 final_obs.append((t, i, norm.obs(last[None])[0]))
             for i, ret, steps in step.finished:
@@ -72,6 +78,6 @@ class RolloutCollector:
                 self.discounted_returns[i] = 0.0
         obs_moments, ret_moments = RunningMeanStd((obs_dim,)), RunningMeanStd(())
         obs_moments.update(raw_buf.reshape(-1, obs_dim))
-        ret_moments.update(ret_buf.reshape(-1))
-        return Rollout(obs_buf, actions, rewards, terminated, truncated, norm.obs(envs.obs), final_obs, episodes,
+        ret_moments.update(ret_buf[valid])
+        return Rollout(obs_buf, actions, rewards, terminated, truncated, valid, norm.obs(envs.obs), final_obs, episodes,
                        obs_moments, ret_moments)

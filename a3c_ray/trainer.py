@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -10,16 +11,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from a3c_ray.backends import make_backend
 import pandas as pd
+import torch
 
-from a3c_ray.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint
+from a3c_ray.atomic import atomic_write_text
+from a3c_ray.backends import make_backend
+from a3c_ray.checkpoint import (CHECKPOINT_NAME, HISTORY_DIR, CheckpointError, keep_history, load_checkpoint,
+                                save_checkpoint)
 from a3c_ray.config import Config, ConfigError
 from a3c_ray.learner import Learner
 from a3c_ray.plotting import plot_learning_curves
 from a3c_ray.progress import ProgressLine
 from a3c_ray.results import Recorder, RunResult, write_csv, write_json
-from a3c_ray.atomic import atomic_write_text
 
 MAX_SKIPPED_IN_A_ROW = 50
 
@@ -46,6 +49,7 @@ def prepare_run_dir(config: Config) -> Path:
                               "--overwrite")
         for name in (*RUN_FILES, "learning_curve.png"):
             (run_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / HISTORY_DIR, ignore_errors=True)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -82,6 +86,9 @@ class Trainer:
         """on_report(trainer, progress_row) is called after every progress row (Tune reports through it)."""
         self.on_report = on_report
         self.config = config.validate()
+        # The driver's work (one small optimizer step per gradient) gains nothing from a second torch thread,
+        # and that thread's spin-waiting took ~60% of a core from the workers (measured on 2 cores).
+        torch.set_num_threads(1)
         self.learner = Learner(config)  # makes the env once: a bad id fails before anything touches the disk
         self.backend = make_backend(config, self.learner)
         self.backend.check()  # an unreachable cluster, too
@@ -179,10 +186,11 @@ class Trainer:
                                   "episodes": len(r.episode_rows), "skipped_updates": r.skipped_updates,
                                   "stale_updates": r.stale_updates,
                                   "training_s": r.elapsed(now) if r.start_time else r.time_offset})
+        keep_history(self.run_dir / CHECKPOINT_NAME, self.learner.version, self.config.keep_checkpoints)
 
     @staticmethod
     def counters(backend) -> dict[str, int]:
-        return {"worker_restarts": backend.restarts}
+        return {"worker_restarts": backend.restarts, "worker_nodes": backend.nodes}
 
     def finish(self, backend, startup_s: float, wall_s: float) -> None:
         """Write everything a run leaves behind; each file atomically, so an interrupt never leaves half a file."""
@@ -199,7 +207,7 @@ class Trainer:
             "time_to_solve_s": r.solved_at[0] if r.solved_at else None,
             "env_steps_to_solve": r.solved_at[1] if r.solved_at else None,
             "env_steps": r.env_steps, "updates": self.learner.version, "skipped_updates": r.skipped_updates,
-            "stale_updates": r.stale_updates, "worker_restarts": backend.restarts,
+            "stale_updates": r.stale_updates, "worker_restarts": backend.restarts, "worker_nodes": backend.nodes,
             "episodes": len(r.episode_rows), "episode_return_mean": r.return_mean,
             "best_episode_return_mean": r.best_return_mean if r.best_return_mean > float("-inf") else None,
             "stop_return": self.config.stop_return, "wall_s": wall_s, "startup_s": startup_s,

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from a3c_ray.config import Config
-from a3c_ray.envs import EnvGroup
 from a3c_ray.loss import a3c_loss
 from a3c_ray.model import build_model, get_flat_grads, set_flat_weights
+from a3c_ray.native_vector import make_env_group
 from a3c_ray.normalize import Normalizer, moments_state
 from a3c_ray.rollout import Rollout, RolloutCollector
 
@@ -55,7 +55,7 @@ class RolloutWorker:
         seed = worker_seed(config, index, incarnation)
         torch.manual_seed(seed)
         self.config, self.index = config, index
-        self.envs = EnvGroup(config.env, config.envs_per_worker, seed)
+        self.envs = make_env_group(config.env, config.envs_per_worker, seed, config.native_vector_env)
         self.model = build_model(config, self.envs.observation_space, self.envs.action_space)
         self.normalizer = Normalizer(self.envs.obs.shape[1], config.normalize_obs, config.normalize_reward,
                                      config.gamma)

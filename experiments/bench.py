@@ -45,7 +45,21 @@ def raw_ceiling(env_id: str, seconds: float = 2.0) -> dict:
             if term or trunc:
                 env.reset()
         row[label] = steps / (time.perf_counter() - start)
+    row["batched_random_steps_per_s"] = batched_ceiling(env_id, seconds)
     return row
+
+
+def batched_ceiling(env_id: str, seconds: float, n: int = 32) -> float | None:
+    """Env steps/s of the batched numpy version the workers use when the env has one (random actions)."""
+    from a3c_ray.native_vector import NativeVectorGroup, has_native_vector
+
+    if not has_native_vector(env_id):
+        return None
+    group, rng = NativeVectorGroup(env_id, n, seed=0), np.random.default_rng(0)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        steps += int(group.step(rng.integers(0, 2, n)).valid.sum())
+    return steps / (time.perf_counter() - start)
 
 
 def run_a3c(env_id: str, backend: str, seed: int, budget_s: float, out: Path, eval_episodes: int,
@@ -153,8 +167,10 @@ def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame)
         lines.append(f"| {r['env']} | {r['system']} | {r['solved']}/{r['seeds']} | {cell(r, 'time_to_solve_s', '.1f')} "
                      f"| {cell(r, 'env_steps_to_solve', ',.0f')} | {cell(r, 'env_steps_per_s', ',.0f')} "
                      f"| {cell(r, 'eval_return', '.0f')} | {ratio_t} | {ratio_s} |")
-    lines += ["", "| env | env.step alone (1 core) | with random actions |", "|---|---|---|"]
-    lines += [f"| {r['env']} | {r['env_steps_per_s']:,.0f} | {r['random_policy_steps_per_s']:,.0f} |"
+    lines += ["", "| env | env.step alone (1 core) | with random actions | batched numpy env, 32 envs, random "
+              "actions |", "|---|---|---|---|"]
+    lines += [f"| {r['env']} | {r['env_steps_per_s']:,.0f} | {r['random_policy_steps_per_s']:,.0f} | "
+              f"{'–' if pd.isna(r['batched_random_steps_per_s']) else format(r['batched_random_steps_per_s'], ',.0f')} |"
               for _, r in ceilings.iterrows()]
     if len(scaling):
         lines += ["", "| backend | env steps/s, 1 worker | 2 workers | ratio |", "|---|---|---|---|"]

@@ -75,3 +75,16 @@ def test_foreign_file_is_refused(tmp_path):
         load_checkpoint(tmp_path / "text.pt")
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_periodic_checkpoints_keep_the_last_k(tmp_path):
+    from a3c_ray import train
+    from a3c_ray.checkpoint import HISTORY_DIR
+
+    config = tiny_config(tmp_path, stop_steps=4000, checkpoint_interval_s=0.05, keep_checkpoints=2)
+    result = train(config)
+    history = sorted((result.run_dir / HISTORY_DIR).glob("checkpoint-*.pt"))
+    assert len(history) == 2
+    versions = [int(load_checkpoint(p)["counters"]["version"]) for p in history]
+    assert versions[0] < versions[1] == int(load_checkpoint(result.run_dir)["counters"]["version"])
+    assert not list(result.run_dir.rglob("*.tmp"))

@@ -23,13 +23,18 @@ def test_same_rollout_gives_identical_gradients(tmp_path, env):
     assert all(p.grad is None or p.grad.abs().sum() > 0 for p in worker.model.parameters())
 
 
-def test_worker_reports_steps_episodes_and_version(tmp_path):
-    config = tiny_config(tmp_path, rollout_length=64)
+@pytest.mark.parametrize("native_vector_env", [True, False])
+def test_worker_reports_steps_episodes_and_version(tmp_path, native_vector_env):
+    config = tiny_config(tmp_path, rollout_length=64, native_vector_env=native_vector_env)
     worker, learner = RolloutWorker(config, 0), Learner(config)
     learner.version = 7
     gradients = worker.compute_gradients(learner.weights())
     assert gradients.version == 7
-    assert gradients.env_steps == 64 * config.envs_per_worker
+    rows = 64 * config.envs_per_worker
+    if native_vector_env:  # one reset step (not a transition, not counted) after each finished episode
+        assert rows - len(gradients.episodes) <= gradients.env_steps < rows
+    else:
+        assert gradients.env_steps == rows
     assert gradients.episodes and all(length >= 1 for _, length in gradients.episodes)
     assert set(gradients.metrics) == {"policy_loss", "value_loss", "entropy", "grad_norm"}
     assert gradients.finite

@@ -16,6 +16,7 @@ from a3c_ray.results import Update
 class Backend(Protocol):
     learner: Learner
     restarts: int  # workers restarted or replaced so far
+    nodes: int  # distinct machines (Ray nodes) the running workers are on
 
     def check(self) -> None: ...  # cheap pre-flight checks, before the run directory is made
 

@@ -106,6 +106,7 @@ class MultiprocessingBackend:
         self.processes: list = []
         self.incarnations = [0] * config.workers
         self.restarts = 0
+        self.nodes = 1
 
     def check(self) -> None:
         pass

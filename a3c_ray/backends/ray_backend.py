@@ -32,8 +32,9 @@ class RayRolloutWorker:
     def __init__(self, config: Config, index: int, incarnation: int = 0):
         self.worker = RolloutWorker(config, index, incarnation)
 
-    def ready(self) -> bool:
-        return True
+    def ready(self) -> str:
+        """The id of the node this worker landed on (the run reports how many nodes its workers use)."""
+        return ray.get_runtime_context().get_node_id()
 
     def pid(self) -> int:
         """The actor's process id, so a test can end exactly the process its run started."""
@@ -41,6 +42,14 @@ class RayRolloutWorker:
 
     def compute_gradients(self, weights: Weights) -> Gradients:
         return self.worker.compute_gradients(weights)
+
+
+def _new_actor(config: Config, index: int, incarnation: int = 0):
+    """SPREAD: on a cluster, workers go to different nodes where they can, so one lost node costs few of them.
+    Inside a placement group (a Tune trial) the workers stay in the group's bundles instead."""
+    if ray.util.get_current_placement_group() is not None:
+        return RayRolloutWorker.remote(config, index, incarnation)
+    return RayRolloutWorker.options(scheduling_strategy="SPREAD").remote(config, index, incarnation)
 
 
 def connect(address: str | None, num_cpus: int) -> bool:
@@ -86,7 +95,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 class RayBackend:
-    """One task in flight per worker; the first finished is applied and its worker gets the new weights.
+    """--tasks-per-worker tasks queued at each worker; the first finished is applied and its worker gets a new task
+    with the new weights. With 2 queued, a worker starts its next rollout without waiting for the driver's round
+    trip (measured: the wait was a third of a worker's time on CartPole), at the price of one more version of
+    policy lag, which the progress table reports.
 
     A worker whose task fails (actor died, node lost, exception) or stays silent past --worker-timeout-s is
     killed and replaced by a fresh actor that gets the current weights; replacements are counted in `restarts`.
@@ -97,7 +109,10 @@ class RayBackend:
         self.restarts = 0
         self.actors: list = []
         self.incarnations = [0] * config.workers
-        self.pending: dict = {}  # ObjectRef -> (worker index, submit time)
+        self.pending: dict = {}  # ObjectRef -> worker index
+        self.last_heard: list[float] = []  # per worker: when it last returned (or was started)
+        self.starting: dict = {}  # worker index -> ObjectRef of a replacement's ready() call
+        self.worker_nodes: dict[int, str] = {}  # worker index -> node id, for workers that have started
         self.weights_ref = None  # Weights, or an ObjectRef to them for large models
         self.weights_version = -1
         self.owns_ray = False
@@ -110,14 +125,17 @@ class RayBackend:
 
     def start(self) -> None:
         self.owns_ray = connect(self.config.address, max(os.cpu_count() or 1, self.config.workers))
-        self.actors = [RayRolloutWorker.remote(self.config, i) for i in range(self.config.workers)]
+        self.actors = [_new_actor(self.config, i) for i in range(self.config.workers)]
         try:
-            ray.get([actor.ready.remote() for actor in self.actors], timeout=READY_TIMEOUT_S)
+            nodes = ray.get([actor.ready.remote() for actor in self.actors], timeout=READY_TIMEOUT_S)
+            self.worker_nodes = dict(enumerate(nodes))
         except ray.exceptions.GetTimeoutError:
             raise BackendError(f"{self.config.workers} Ray workers did not start within {READY_TIMEOUT_S:.0f} s; "
                                "does the cluster have a free CPU for each --workers?") from None
+        self.last_heard = [time.monotonic()] * len(self.actors)
         for index in range(len(self.actors)):
-            self._submit(index)
+            for _ in range(self.config.tasks_per_worker):
+                self._submit(index)
 
     def _submit(self, index: int) -> None:
         if self.weights_version != self.learner.version:  # weights are built (and put) once per version
@@ -126,13 +144,20 @@ class RayBackend:
             self.weights_ref = weights if small else ray.put(weights)
             self.weights_version = self.learner.version
         ref = self.actors[index].compute_gradients.remote(self.weights_ref)
-        self.pending[ref] = (index, time.monotonic())
+        self.pending[ref] = index
+
+    @property
+    def nodes(self) -> int:
+        """Distinct nodes the started workers run on."""
+        return len(set(self.worker_nodes.values()))
 
     def poll(self, timeout: float) -> list[Update]:
+        self._check_starting()
         ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
         updates = []
         for ref in ready:
-            index, _ = self.pending.pop(ref)
+            index = self.pending.pop(ref)
+            self.last_heard[index] = time.monotonic()
             try:
                 gradients = ray.get(ref, timeout=GET_TIMEOUT_S)  # ray.wait never raises: a failed task raises here
             except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
@@ -141,11 +166,24 @@ class RayBackend:
             updates.append(apply_or_skip(self.learner, gradients, self.config.max_policy_lag))
             self._submit(index)
         now = time.monotonic()
-        for ref, (index, sent) in list(self.pending.items()):
-            if now - sent > self.config.worker_timeout_s:
-                self.pending.pop(ref)
-                self._replace(index, f"silent for {now - sent:.0f} s")
+        for index in sorted(set(self.pending.values()) - set(self.starting)):
+            if now - self.last_heard[index] > self.config.worker_timeout_s:
+                self._replace(index, f"silent for {now - self.last_heard[index]:.0f} s")
         return updates
+
+    def _check_starting(self) -> None:
+        """Note replacements that have started. One still waiting for a free CPU (its node was lost, say) is not
+        silent: the others train on meanwhile, and its timeout starts once it runs."""
+        for index, ref in list(self.starting.items()):
+            done, _ = ray.wait([ref], timeout=0)
+            if not done:
+                continue
+            del self.starting[index]
+            self.last_heard[index] = time.monotonic()
+            try:
+                self.worker_nodes[index] = ray.get(ref, timeout=GET_TIMEOUT_S)
+            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
+                self._replace(index, _first_line(exc))
 
     def _replace(self, index: int, reason: str) -> None:
         """Kill worker `index` and start a fresh actor in its place, with the current weights."""
@@ -157,10 +195,15 @@ class RayBackend:
             ray.kill(self.actors[index], no_restart=True)
         except ray.exceptions.RayError:
             pass  # already gone
+        self.pending = {ref: i for ref, i in self.pending.items() if i != index}  # its queued tasks die with it
         self.incarnations[index] += 1
         self.restarts += 1
-        self.actors[index] = RayRolloutWorker.remote(self.config, index, self.incarnations[index])
-        self._submit(index)
+        self.actors[index] = _new_actor(self.config, index, self.incarnations[index])
+        self.worker_nodes.pop(index, None)
+        self.starting[index] = self.actors[index].ready.remote()
+        self.last_heard[index] = time.monotonic()
+        for _ in range(self.config.tasks_per_worker):
+            self._submit(index)
 
     def close(self) -> None:
         for actor in self.actors:
@@ -168,6 +211,6 @@ class RayBackend:
                 ray.kill(actor)
             except ray.exceptions.RayError:
                 pass
-        self.actors, self.pending = [], {}
+        self.actors, self.pending, self.starting = [], {}, {}
         if self.owns_ray:
             ray.shutdown()

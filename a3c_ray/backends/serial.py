@@ -13,6 +13,7 @@ class SerialBackend:
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner
         self.restarts = 0
+        self.nodes = 1
         self.workers: list[RolloutWorker] = []
         self.turn = 0
 

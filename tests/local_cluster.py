@@ -1,0 +1,136 @@
+"""A real two-node Ray cluster on this machine, started with the `ray` CLI and torn down by process id.
+
+Everything it starts listens on 127.0.0.1 on free ports, keeps its files in its own temp dir and uses its own
+auth token (RAY_AUTH_TOKEN_PATH in that dir), so it neither touches nor is reached by any other Ray on the
+machine. Teardown never runs `ray stop` (that would end every Ray here): it kills the processes it started.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalCluster:
+    """Head plus one extra node. `env` is what a client (ray job submit) needs to talk to it."""
+
+    def __init__(self, head_cpus: int = 1, node_cpus: int = 1):
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="a3c-ray-", dir="/tmp"))  # short: Ray's socket paths
+        token = self.temp_dir / "auth_token"
+        token.write_text(secrets.token_hex(32))
+        token.chmod(0o600)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+        self.env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token), RAY_USAGE_STATS_ENABLED="0")
+        self.gcs_port, self.dashboard_port = free_port(), free_port()
+        self.address = f"127.0.0.1:{self.gcs_port}"
+        self.dashboard = f"http://127.0.0.1:{self.dashboard_port}"
+        self.node_manager_ports: dict[str, int] = {}
+        self.started: list[psutil.Process] = []
+        self.head_cpus, self.node_cpus = head_cpus, node_cpus
+
+    def start(self) -> "LocalCluster":
+        self._ray_start("head", self.head_cpus, "--head", f"--port={self.gcs_port}", "--include-dashboard=true",
+                        "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port}",
+                        f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}")
+        self._ray_start("node", self.node_cpus, f"--address={self.address}", f"--temp-dir={self.temp_dir}")
+        return self
+
+    def _ray_start(self, name: str, cpus: int, *args: str) -> None:
+        port = free_port()
+        self.node_manager_ports[name] = port
+        low = free_port()
+        cmd = [RAY, "start", *args, "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", "--disable-usage-stats",
+               f"--node-manager-port={port}", f"--object-manager-port={free_port()}",
+               f"--dashboard-agent-listen-port={free_port()}", f"--dashboard-agent-grpc-port={free_port()}",
+               f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}",
+               f"--min-worker-port={low}", f"--max-worker-port={low + 50}"]
+        before = {p.pid for p in psutil.process_iter()}
+        done = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
+        self.started += [p for p in psutil.process_iter() if p.pid not in before and self._ours(p)]
+        if done.returncode != 0:
+            raise RuntimeError(f"ray start ({name}) failed:\n{done.stdout}\n{done.stderr}")
+
+    def _ours(self, proc: psutil.Process) -> bool:
+        """A process this cluster started: its command line names our temp dir or one of our ports."""
+        try:
+            cmdline = " ".join(proc.cmdline())
+        except psutil.Error:
+            return False
+        marks = [str(self.temp_dir), f"={self.gcs_port}", f"127.0.0.1:{self.gcs_port}", *(f"={p}" for p in self.node_manager_ports.values())]
+        return any(mark in cmdline for mark in marks)
+
+    def node_processes(self, name: str) -> list[psutil.Process]:
+        """The raylet of node `name` and everything under it (its workers and agents)."""
+        mark = f"--node_manager_port={self.node_manager_ports[name]}"
+        procs = []
+        for proc in self._alive(self.started):
+            try:
+                if "raylet" in proc.name() and mark in " ".join(proc.cmdline()):
+                    procs += [proc, *proc.children(recursive=True)]
+            except psutil.Error:
+                continue
+        return procs
+
+    def remove_node(self, name: str = "node") -> int:
+        """SIGKILL the node: what a lost machine looks like to the rest of the cluster. Returns processes hit."""
+        procs = self.node_processes(name)
+        for proc in procs:
+            _kill(proc)
+        return len(procs)
+
+    def job(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """`ray job ...` against this cluster's dashboard."""
+        return subprocess.run([RAY, "job", *args], env={**self.env, "RAY_ADDRESS": self.dashboard},
+                              capture_output=True, text=True, timeout=timeout)
+
+    def teardown(self) -> None:
+        """Kill what this cluster started (and their children), then remove its temp dir."""
+        procs = []
+        for proc in self._alive(self.started):
+            try:
+                procs += [proc, *proc.children(recursive=True)]
+            except psutil.Error:
+                continue
+        procs += [p for p in psutil.process_iter() if self._ours(p)]  # started by those we started
+        for proc in procs:
+            _kill(proc)
+        psutil.wait_procs(self._alive(procs), timeout=10)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    @staticmethod
+    def _alive(procs):
+        return [p for p in procs if p.is_running()]
+
+
+def _kill(proc: psutil.Process) -> None:
+    try:
+        proc.send_signal(signal.SIGKILL)
+    except psutil.Error:
+        pass
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False

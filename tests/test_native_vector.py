@@ -1,0 +1,64 @@
+"""CartPole's batched numpy env: same episodes as the loop of single envs, reset steps kept out of the loss."""
+
+import numpy as np
+
+from a3c_ray.envs import EnvGroup
+from a3c_ray.native_vector import NativeVectorGroup, has_native_vector, make_env_group
+from a3c_ray.worker import RolloutWorker
+from conftest import tiny_config
+
+
+def random_episode_lengths(group, steps: int, seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    lengths = []
+    for _ in range(steps):
+        result = group.step(rng.integers(0, 2, len(group)))
+        lengths += [length for _, _, length in result.finished]
+        assert all(ret == length for _, ret, length in result.finished)  # CartPole pays 1 per step
+    return lengths
+
+
+def test_native_group_is_picked_only_where_gymnasium_has_one():
+    assert has_native_vector("CartPole-v1") and not has_native_vector("Pendulum-v1")
+    assert isinstance(make_env_group("CartPole-v1", 2, 0), NativeVectorGroup)
+    assert isinstance(make_env_group("CartPole-v1", 2, 0, native_vector=False), EnvGroup)
+    assert isinstance(make_env_group("Pendulum-v1", 2, 0), EnvGroup)
+
+
+def test_random_policy_episodes_match_the_loop_of_single_envs():
+    native = random_episode_lengths(NativeVectorGroup("CartPole-v1", 16, seed=0), 2000, seed=1)
+    loop = random_episode_lengths(EnvGroup("CartPole-v1", 16, seed=0), 2000, seed=1)
+    assert len(native) > 500 and len(loop) > 500
+    assert abs(np.mean(native) - np.mean(loop)) < 0.15 * np.mean(loop)  # ~22 steps for a random policy
+
+
+def test_reset_step_is_invalid_and_truncation_keeps_the_final_obs():
+    group = NativeVectorGroup("CartPole-v1", 4, seed=0, max_episode_steps=5)
+    ended = np.zeros(4, dtype=bool)
+    truncations = 0
+    for _ in range(30):
+        result = group.step(np.zeros(4, dtype=np.int64) + (np.arange(4) % 2))
+        np.testing.assert_array_equal(result.valid, ~ended)  # the step after an episode's end is its reset
+        assert not (result.rewards[~result.valid]).any()
+        for i, final in result.final_obs.items():
+            assert result.truncated[i]
+            truncations += 1
+            np.testing.assert_array_equal(final, result.obs[i])  # next-step reset: this step's obs is the last one
+        assert all(length <= 5 for _, _, length in result.finished)
+        ended = result.terminated | result.truncated
+    assert truncations > 0
+
+
+def test_loss_ignores_what_reset_steps_hold(tmp_path):
+    config = tiny_config(tmp_path, rollout_length=64, envs_per_worker=4)
+    worker = RolloutWorker(config, 0)
+    rollout = worker.collector.collect(config.rollout_length)
+    assert not rollout.valid.all()
+    before = worker.gradients_for(rollout, version=0).grads
+    invalid = ~rollout.valid
+    rollout.rewards[invalid] = 1e3
+    rollout.actions[invalid] = 1 - rollout.actions[invalid]
+    after = worker.gradients_for(rollout, version=0).grads
+    np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-7)
+    rollout.rewards[rollout.valid] += 1.0  # and the check can fail: real rows do move the gradient
+    assert not np.allclose(before, worker.gradients_for(rollout, version=0).grads)
