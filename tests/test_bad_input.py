@@ -3,7 +3,6 @@
 import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ import torch
 import conftest
 from a3c_ray.checkpoint import load_checkpoint
 from conftest import cli_env
+from local_cluster import free_port
 
 run_cli = functools.partial(conftest.run_cli, timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +52,8 @@ CASES = [
     ("tuple-action", ["train", "--env", "bad_envs:TupleAction-v0"], 2, ["Tuple", "Discrete or Box"]),
     ("multibinary-action", ["train", "--env", "bad_envs:MultiBinaryAction-v0"], 2, ["MultiBinary", "supported"]),
     ("lr-zero", [*TRAIN, "--env", "CartPole-v1", "--lr", "0"], 2, ["--lr", "> 0", "0.0"]),
+    ("tasks-zero", [*TRAIN, "--env", "CartPole-v1", "--tasks-per-worker", "0"], 2, ["--tasks-per-worker", "0"]),
+    ("keep-negative", [*TRAIN, "--env", "CartPole-v1", "--keep-checkpoints", "-1"], 2, ["--keep-checkpoints", "-1"]),
     ("lr-negative", [*TRAIN, "--env", "CartPole-v1", "--lr", "-1e-3"], 2, ["--lr", "-0.001"]),
     ("workers-zero", [*TRAIN, "--env", "CartPole-v1", "--workers", "0"], 2, ["--workers", "0"]),
     ("rollout-zero", [*TRAIN, "--env", "CartPole-v1", "--rollout-length", "0"], 2, ["--rollout-length"]),
