@@ -37,6 +37,12 @@ def files(tmp_path_factory):
     return root
 
 
+def default_sigint() -> None:
+    """Ctrl-C as in a terminal: a shell running this suite in the background (`cmd &`) hands its children
+    SIGINT ignored, and Python then never turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Evil:
     def __reduce__(self):
         return (os.system, ("echo pwned",))
@@ -115,7 +121,7 @@ def test_interrupted_run_leaves_complete_files(tmp_path, sig):
     proc = subprocess.Popen([sys.executable, "-m", "a3c_ray", "train", "--env", "Pendulum-v1", "--backend", "mp",
                              "--stop-seconds", "120", "--checkpoint-interval-s", "1", "--out", str(out),
                              "--no-progress-bar"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cli_env())
+                            env=cli_env(), preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + 90
         while not (out / "episodes.csv").exists() and time.monotonic() < deadline:
