@@ -64,3 +64,25 @@ def test_gradient_clipping_bounds_the_norm(tmp_path):
     config = tiny_config(tmp_path, max_grad_norm=1e-3)
     gradients = RolloutWorker(config, 0).compute_gradients(Learner(config).weights())
     assert np.linalg.norm(gradients.grads) <= 1e-3 * 1.01
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_learner_optimizer_matches_the_textbook_update(tmp_path, optimizer):
+    """The learner's fast optimizer (fused / foreach) takes the same steps as torch's reference loop."""
+    import torch
+
+    config = tiny_config(tmp_path, optimizer=optimizer, lr=1e-2)
+    worker, learner = RolloutWorker(config, 0), Learner(config)
+    reference = [p.detach().clone().requires_grad_(True) for p in learner.model.parameters()]
+    ref_opt = (torch.optim.Adam(reference, lr=1e-2, eps=1e-5, foreach=False) if optimizer == "adam" else
+               torch.optim.RMSprop(reference, lr=1e-2, alpha=0.99, eps=1e-5, foreach=False))
+    for _ in range(5):
+        gradients = worker.compute_gradients(learner.weights())
+        learner.apply_gradients(gradients)
+        offset = 0
+        for p in reference:
+            p.grad = torch.from_numpy(gradients.grads[offset:offset + p.numel()].copy()).view_as(p)
+            offset += p.numel()
+        ref_opt.step()
+    for ours, ref in zip(learner.model.parameters(), reference):
+        torch.testing.assert_close(ours.detach(), ref.detach(), rtol=1e-5, atol=1e-6)
