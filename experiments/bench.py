@@ -182,10 +182,10 @@ def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CartPole only, 1 seed, short budgets")
-    parser.add_argument("--out", default="experiments/results/bench")
+    parser.add_argument("--out", help="default: experiments/results/bench (with --quick: bench-quick, not committed)")
     parser.add_argument("--no-sb3", action="store_true", help="skip the SB3 A2C baseline")
     args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(args.out or f"experiments/results/bench{'-quick' if args.quick else ''}")
     out.mkdir(parents=True, exist_ok=True)
     envs = ["CartPole-v1"] if args.quick else ["CartPole-v1", "Pendulum-v1"]
     seeds = [0] if args.quick else [0, 1, 2]

@@ -109,10 +109,10 @@ def markdown_table(frame: pd.DataFrame) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CartPole only, 1 seed, small budget")
-    parser.add_argument("--out", default="experiments/results/curves")
+    parser.add_argument("--out", help="default: experiments/results/curves (with --quick: curves-quick, not committed)")
     parser.add_argument("--replot", action="store_true", help="redo figures and tables from the CSVs in --out")
     args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(args.out or f"experiments/results/curves{'-quick' if args.quick else ''}")
     out.mkdir(parents=True, exist_ok=True)
     if args.replot:
         write_outputs(pd.read_csv(out / "runs.csv"), pd.read_csv(out / "curves.csv"), out)
