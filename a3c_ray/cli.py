@@ -93,7 +93,8 @@ def train_command(**options: typing.Any) -> None:
         raise typer.Exit(130)
 
 
-train_command.__signature__ = inspect.Signature([*_config_options(), STOP_AT_THRESHOLD, RESUME])  # type: ignore[attr-defined]
+train_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [*_config_options(), STOP_AT_THRESHOLD, RESUME])
 app.command("train", help=train_command.__doc__)(train_command)
 
 

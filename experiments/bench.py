@@ -10,7 +10,6 @@ the threshold; training seconds start when the workers start stepping. Needs the
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -20,9 +19,10 @@ import pandas as pd
 import torch
 
 from a3c_ray import evaluate, make_config, train
+from a3c_ray.atomic import atomic_write_text
 from a3c_ray.results import WINDOW
+from common import local_ray, output_dir, parser, plan, threshold
 
-THRESHOLDS = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
 # RL-Zoo's A2C settings (hyperparams/a2c.yml; Pendulum's entry is listed as "almost tuned")
 SB3_A2C = {
     "CartPole-v1": dict(n_envs=8, kwargs=dict(ent_coef=0.0), normalize=False),
@@ -81,7 +81,7 @@ def run_sb3_a2c(env_id: str, seed: int, budget_s: float, eval_episodes: int) -> 
     from stable_baselines3.common.vec_env import VecNormalize
 
     settings = SB3_A2C[env_id]
-    threshold = THRESHOLDS[env_id]
+    target = threshold(env_id)
 
     class StopWhenSolved(BaseCallback):
         """Same stop rule as a3c_ray: mean of the last 100 training episodes, or the time budget."""
@@ -97,7 +97,7 @@ def run_sb3_a2c(env_id: str, seed: int, budget_s: float, eval_episodes: int) -> 
                 if "episode" in info:
                     self.returns.append(info["episode"]["r"])
             if self.solved_at is None and len(self.returns) >= WINDOW \
-                    and np.mean(self.returns[-WINDOW:]) >= threshold:
+                    and np.mean(self.returns[-WINDOW:]) >= target:
                 self.solved_at = (time.perf_counter() - self.start, self.num_timesteps)
             return self.solved_at is None and time.perf_counter() - self.start < budget_s
 
@@ -155,6 +155,9 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame) -> str:
+    def number(value, fmt, suffix=""):
+        return "–" if pd.isna(value) else f"{value:{fmt}}{suffix}"
+
     def cell(row, col, fmt):
         med, lo, hi = row[col], row[f"{col}_min"], row[f"{col}_max"]
         return "–" if pd.isna(med) else f"{med:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
@@ -162,15 +165,15 @@ def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame)
     lines = ["| env | system | solved | training s to solved | env steps to solved | env steps/s | greedy return "
              "| time vs SB3 A2C | steps/s vs SB3 A2C |", "|---|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
-        ratio_t = "–" if pd.isna(r.get("speedup_vs_sb3_time")) else f"{r['speedup_vs_sb3_time']:.1f}x"
-        ratio_s = "–" if pd.isna(r.get("throughput_vs_sb3")) else f"{r['throughput_vs_sb3']:.1f}x"
+        ratio_t = number(r.get("speedup_vs_sb3_time"), ".1f", "x")
+        ratio_s = number(r.get("throughput_vs_sb3"), ".1f", "x")
         lines.append(f"| {r['env']} | {r['system']} | {r['solved']}/{r['seeds']} | {cell(r, 'time_to_solve_s', '.1f')} "
                      f"| {cell(r, 'env_steps_to_solve', ',.0f')} | {cell(r, 'env_steps_per_s', ',.0f')} "
                      f"| {cell(r, 'eval_return', '.0f')} | {ratio_t} | {ratio_s} |")
     lines += ["", "| env | env.step alone (1 core) | with random actions | batched numpy env, 32 envs, random "
               "actions |", "|---|---|---|---|"]
     lines += [f"| {r['env']} | {r['env_steps_per_s']:,.0f} | {r['random_policy_steps_per_s']:,.0f} | "
-              f"{'–' if pd.isna(r['batched_random_steps_per_s']) else format(r['batched_random_steps_per_s'], ',.0f')} |"
+              f"{number(r['batched_random_steps_per_s'], ',.0f')} |"
               for _, r in ceilings.iterrows()]
     if len(scaling):
         lines += ["", "| backend | env steps/s, 1 worker | 2 workers | ratio |", "|---|---|---|---|"]
@@ -180,45 +183,36 @@ def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CartPole only, 1 seed, short budgets")
-    parser.add_argument("--out", help="default: experiments/results/bench (with --quick: bench-quick, not committed)")
-    parser.add_argument("--no-sb3", action="store_true", help="skip the SB3 A2C baseline")
-    args = parser.parse_args()
-    out = Path(args.out or f"experiments/results/bench{'-quick' if args.quick else ''}")
-    out.mkdir(parents=True, exist_ok=True)
-    envs = ["CartPole-v1"] if args.quick else ["CartPole-v1", "Pendulum-v1"]
-    seeds = [0] if args.quick else [0, 1, 2]
+    options = parser(__doc__.splitlines()[0], "bench")
+    options.add_argument("--no-sb3", action="store_true", help="skip the SB3 A2C baseline")
+    args = options.parse_args()
+    out = output_dir(args, "bench")
+    envs, seeds = plan(args.quick)
     budget = {"CartPole-v1": 40.0 if args.quick else 90.0, "Pendulum-v1": 180.0}
     eval_episodes = 10 if args.quick else 100
 
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, dashboard_host="127.0.0.1", log_to_driver=False)
-    ceilings = pd.DataFrame([raw_ceiling(e, 1.0 if args.quick else 3.0) for e in envs])
-    runs = []
-    for env_id in envs:
-        for seed in seeds:
-            for backend in ("ray", "mp"):
-                runs.append(run_a3c(env_id, backend, seed, budget[env_id], out / "runs", eval_episodes))
-                print(runs[-1], flush=True)
-            if not args.no_sb3:
-                runs.append(run_sb3_a2c(env_id, seed, budget[env_id] * (1 if args.quick else 2), eval_episodes))
-                print(runs[-1], flush=True)
-    scaling = []
-    for backend in ("ray", "mp"):
-        sps = {w: run_a3c("CartPole-v1", backend, 100 + w, 10.0 if args.quick else 20.0, out / "scaling", 1,
-                          workers=w, stop_at_threshold=False)["env_steps_per_s"] for w in (1, 2)}
-        scaling.append({"backend": backend, "w1": sps[1], "w2": sps[2]})
-    ray.shutdown()
+    with local_ray():
+        ceilings = pd.DataFrame([raw_ceiling(e, 1.0 if args.quick else 3.0) for e in envs])
+        runs = []
+        for env_id in envs:
+            for seed in seeds:
+                for backend in ("ray", "mp"):
+                    runs.append(run_a3c(env_id, backend, seed, budget[env_id], out / "runs", eval_episodes))
+                    print(runs[-1], flush=True)
+                if not args.no_sb3:
+                    runs.append(run_sb3_a2c(env_id, seed, budget[env_id] * (1 if args.quick else 2), eval_episodes))
+                    print(runs[-1], flush=True)
+        scaling = []
+        for backend in ("ray", "mp"):
+            sps = {w: run_a3c("CartPole-v1", backend, 100 + w, 10.0 if args.quick else 20.0, out / "scaling", 1,
+                              workers=w, stop_at_threshold=False)["env_steps_per_s"] for w in (1, 2)}
+            scaling.append({"backend": backend, "w1": sps[1], "w2": sps[2]})
     runs_df, scaling_df = pd.DataFrame(runs), pd.DataFrame(scaling)
     table = summarise(runs_df)
-    runs_df.to_csv(out / "runs.csv", index=False)
-    table.to_csv(out / "bench.csv", index=False)
-    scaling_df.to_csv(out / "scaling.csv", index=False)
-    ceilings.to_csv(out / "ceiling.csv", index=False)
+    for name, frame in (("runs", runs_df), ("bench", table), ("scaling", scaling_df), ("ceiling", ceilings)):
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
     text = markdown(table, ceilings, scaling_df)
-    (out / "bench.md").write_text(text)
+    atomic_write_text(out / "bench.md", text)
     print(text)
 
 

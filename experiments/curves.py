@@ -14,7 +14,6 @@ mean across seeds, min/max band, one colour per backend),
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import matplotlib
@@ -27,9 +26,9 @@ import pandas as pd  # noqa: E402
 from a3c_ray import make_config, train  # noqa: E402
 from a3c_ray.atomic import atomic_write, atomic_write_text  # noqa: E402
 from a3c_ray.results import WINDOW  # noqa: E402
+from common import local_ray, output_dir, parser, plan, threshold  # noqa: E402
 
 BUDGET_STEPS = {"CartPole-v1": 400_000, "Pendulum-v1": 2_500_000}
-THRESHOLDS = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
 GRID_POINTS = 100
 
 
@@ -42,7 +41,7 @@ def run_one(env_id: str, backend: str, seed: int, workers: int, steps: int, out:
     s = result.summary
     episodes = result.episodes
     mean = episodes["return"].rolling(WINDOW, min_periods=1).mean().to_numpy()
-    solved = episodes["env_steps"][(episodes.index >= WINDOW - 1) & (mean >= THRESHOLDS[env_id])]
+    solved = episodes["env_steps"][(episodes.index >= WINDOW - 1) & (mean >= threshold(env_id))]
     grid = np.linspace(0, steps, GRID_POINTS + 1)[1:]
     at = np.searchsorted(episodes["env_steps"].to_numpy(), grid, side="right") - 1  # last episode before each point
     by_steps = pd.DataFrame({"x_axis": "env_steps", "x": grid,
@@ -73,7 +72,7 @@ def plot_env(curves: pd.DataFrame, env_id: str, path: Path) -> None:
             by_x = group.groupby("x")["return_mean_100"]
             ax.plot(by_x.mean().index, by_x.mean(), label=f"{backend} (mean of {group['seed'].nunique()} seeds)")
             ax.fill_between(by_x.mean().index, by_x.min(), by_x.max(), alpha=0.25)
-        ax.axhline(THRESHOLDS[env_id], color="grey", linestyle="--", linewidth=1, label="solved")
+        ax.axhline(threshold(env_id), color="grey", linestyle="--", linewidth=1, label="solved")
         ax.set_xlabel("episode" if x_axis == "episode" else "env steps")
         ax.set_ylabel(f"episode return ({WINDOW}-episode mean)")
         ax.grid(alpha=0.3)
@@ -107,36 +106,29 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CartPole only, 1 seed, small budget")
-    parser.add_argument("--out", help="default: experiments/results/curves (with --quick: curves-quick, not committed)")
-    parser.add_argument("--replot", action="store_true", help="redo figures and tables from the CSVs in --out")
-    args = parser.parse_args()
-    out = Path(args.out or f"experiments/results/curves{'-quick' if args.quick else ''}")
-    out.mkdir(parents=True, exist_ok=True)
+    options = parser(__doc__.splitlines()[0], "curves")
+    options.add_argument("--replot", action="store_true", help="redo figures and tables from the CSVs in --out")
+    args = options.parse_args()
+    out = output_dir(args, "curves")
     if args.replot:
         write_outputs(pd.read_csv(out / "runs.csv"), pd.read_csv(out / "curves.csv"), out)
         return
-    envs = ["CartPole-v1"] if args.quick else ["CartPole-v1", "Pendulum-v1"]
-    seeds = [0] if args.quick else [0, 1, 2]
+    envs, seeds = plan(args.quick)
     budget = {e: (100_000 if args.quick else BUDGET_STEPS[e]) for e in envs}
 
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, dashboard_host="127.0.0.1", log_to_driver=False)
-    rows, curves = [], []
-    for env_id in envs:
-        for seed in seeds:
+    with local_ray():
+        rows, curves = [], []
+        for env_id in envs:
+            for seed in seeds:
+                for backend in ("ray", "mp"):
+                    row, curve = run_one(env_id, backend, seed, 2, budget[env_id], out)
+                    rows.append(row)
+                    curves.append(curve)
+        for seed in seeds:  # the worker-count comparison: CartPole, 1 worker (2 workers are above)
             for backend in ("ray", "mp"):
-                row, curve = run_one(env_id, backend, seed, 2, budget[env_id], out)
+                row, curve = run_one("CartPole-v1", backend, seed, 1, budget["CartPole-v1"], out)
                 rows.append(row)
                 curves.append(curve)
-    for seed in seeds:  # the worker-count comparison: CartPole, 1 worker (2 workers are above)
-        for backend in ("ray", "mp"):
-            row, curve = run_one("CartPole-v1", backend, seed, 1, budget["CartPole-v1"], out)
-            rows.append(row)
-            curves.append(curve)
-    ray.shutdown()
     write_outputs(pd.DataFrame(rows), pd.concat(curves, ignore_index=True), out)
 
 

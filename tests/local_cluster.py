@@ -74,7 +74,8 @@ class LocalCluster:
             cmdline = " ".join(proc.cmdline())
         except psutil.Error:
             return False
-        marks = [str(self.temp_dir), f"={self.gcs_port}", f"127.0.0.1:{self.gcs_port}", *(f"={p}" for p in self.node_manager_ports.values())]
+        marks = [str(self.temp_dir), f"={self.gcs_port}", f"127.0.0.1:{self.gcs_port}",
+                 *(f"={p}" for p in self.node_manager_ports.values())]
         return any(mark in cmdline for mark in marks)
 
     def node_processes(self, name: str) -> list[psutil.Process]:
