@@ -58,7 +58,8 @@ class Config:
                                       default=None)
     tasks_per_worker: int = _doc("Ray: rollout tasks queued at each worker; 2 hides the driver round trip "
                                  "(one more version of policy lag)", default=1)
-    worker_timeout_s: float = _doc("replace a Ray worker whose task takes longer than this", default=120.0)
+    worker_timeout_s: float = _doc("replace a Ray worker that has returned nothing for this many seconds",
+                                   default=120.0)
     report_interval_s: float = _doc("seconds between progress rows", default=1.0)
     checkpoint_interval_s: float = _doc("seconds between periodic checkpoints", default=30.0)
     keep_checkpoints: int = _doc("periodic checkpoints kept in <run>/checkpoints besides the latest "

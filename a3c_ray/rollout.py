@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from a3c_ray.envs import EnvGroup
-from a3c_ray.native_vector import NativeVectorGroup
 from a3c_ray.model import ActorCritic
+from a3c_ray.native_vector import NativeVectorGroup
 from a3c_ray.normalize import Normalizer, RunningMeanStd
 
 

@@ -207,7 +207,7 @@ class Trainer:
             "time_to_solve_s": r.solved_at[0] if r.solved_at else None,
             "env_steps_to_solve": r.solved_at[1] if r.solved_at else None,
             "env_steps": r.env_steps, "updates": self.learner.version, "skipped_updates": r.skipped_updates,
-            "stale_updates": r.stale_updates, "worker_restarts": backend.restarts, "worker_nodes": backend.nodes,
+            "stale_updates": r.stale_updates, **self.counters(backend),
             "episodes": len(r.episode_rows), "episode_return_mean": r.return_mean,
             "best_episode_return_mean": r.best_return_mean if r.best_return_mean > float("-inf") else None,
             "stop_return": self.config.stop_return, "wall_s": wall_s, "startup_s": startup_s,

@@ -157,11 +157,8 @@ class RayBackend:
         updates = []
         for ref in ready:
             index = self.pending.pop(ref)
-            self.last_heard[index] = time.monotonic()
-            try:
-                gradients = ray.get(ref, timeout=GET_TIMEOUT_S)  # ray.wait never raises: a failed task raises here
-            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
-                self._replace(index, _first_line(exc))
+            gradients = self._result_or_replace(index, ref)
+            if gradients is None:
                 continue
             updates.append(apply_or_skip(self.learner, gradients, self.config.max_policy_lag))
             self._submit(index)
@@ -179,11 +176,19 @@ class RayBackend:
             if not done:
                 continue
             del self.starting[index]
-            self.last_heard[index] = time.monotonic()
-            try:
-                self.worker_nodes[index] = ray.get(ref, timeout=GET_TIMEOUT_S)
-            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
-                self._replace(index, _first_line(exc))
+            node = self._result_or_replace(index, ref)
+            if node is not None:
+                self.worker_nodes[index] = node
+
+    def _result_or_replace(self, index: int, ref):
+        """The result of worker `index`'s finished call; None when the call failed and the worker was replaced.
+        ray.wait never raises for a failed task: ray.get of the ready ref does."""
+        self.last_heard[index] = time.monotonic()
+        try:
+            return ray.get(ref, timeout=GET_TIMEOUT_S)
+        except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
+            self._replace(index, _first_line(exc))
+            return None
 
     def _replace(self, index: int, reason: str) -> None:
         """Kill worker `index` and start a fresh actor in its place, with the current weights."""
