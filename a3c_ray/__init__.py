@@ -1,9 +1,30 @@
-"""A3C for PyTorch, on Ray actors or torch.multiprocessing."""
+"""A3C for PyTorch, on Ray actors or torch.multiprocessing.
 
-from a3c_ray.config import Config, make_config
-from a3c_ray.evaluate import evaluate
-from a3c_ray.results import RunResult, load_run, load_runs
-from a3c_ray.trainer import train
+The public names load on first use, so `a3c-ray --help`, the result loaders and Ray's helper actors (node
+aggregators) start without importing torch.
+"""
 
-__all__ = ["Config", "make_config", "train", "evaluate", "load_run", "load_runs", "RunResult"]
+from importlib import import_module
+from typing import Any
+
+from a3c_ray.registration import register_envs
+
+register_envs()  # a3c_ray/CartPoleNoVel-v1
+
+_PUBLIC = {"Config": "a3c_ray.config", "make_config": "a3c_ray.config", "train": "a3c_ray.trainer",
+           "evaluate": "a3c_ray.evaluation", "load_run": "a3c_ray.results", "load_runs": "a3c_ray.results",
+           "RunResult": "a3c_ray.results"}
+__all__ = list(_PUBLIC)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'a3c_ray' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

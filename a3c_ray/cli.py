@@ -5,19 +5,21 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import statistics
 import sys
 import typing
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
-from a3c_ray.backends import BackendError
-from a3c_ray.checkpoint import CheckpointError
-from a3c_ray.config import Config, ConfigError, make_config
-from a3c_ray.envs import EnvError
-from a3c_ray.trainer import TrainingError
+from a3c_ray.config import Config, make_config
+from a3c_ray.errors import BackendError, CheckpointError, ConfigError, EnvError, EvalError, TrainingError
+from a3c_ray.supervise import TEARDOWN_LOG, native_stderr_into, report_run_dir, supervise, supervised
+
+# torch, gymnasium, pandas and matplotlib load inside the commands that need them: `--help` and the error paths
+# stay fast.
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="A3C for PyTorch on Ray actors (or torch.multiprocessing).")
@@ -65,7 +67,7 @@ STOP_AT_THRESHOLD = inspect.Parameter(
 
 def train_command(**options: typing.Any) -> None:
     """Train A3C on an env; defaults come from the env's preset, flags override them."""
-    from a3c_ray.trainer import resume_config, train
+    from a3c_ray.trainer import Trainer, resume_config
 
     resume, stop_at_threshold = options.pop("resume"), options.pop("stop_at_threshold")
     if options.get("hidden_sizes") is not None:
@@ -83,12 +85,17 @@ def train_command(**options: typing.Any) -> None:
         raise ConfigError("--env is required (e.g. --env CartPole-v1), unless you --resume RUN_DIR")
     else:
         config = make_config(stop_at_threshold=stop_at_threshold, **options)
-    result = train(config, resume=resume is not None)
-    s = result.summary
-    solved = f"solved in {s['time_to_solve_s']:.1f} s ({s['env_steps_to_solve']} env steps)" if s["solved"] \
-        else f"not solved ({s['stop_reason']})"
-    typer.echo(f"{config.env}: {solved}; 100-episode return mean {s['episode_return_mean']:.1f}, "
-               f"{s['env_steps_per_s']:.0f} env steps/s, start-up {s['startup_s']:.1f} s. Run: {result.run_dir}")
+    trainer = Trainer(config, resume=resume is not None)
+    report_run_dir(trainer.run_dir)
+    try:
+        s = trainer.run().summary
+        solved = f"solved in {s['time_to_solve_s']:.1f} s ({s['env_steps_to_solve']} env steps)" if s["solved"] \
+            else f"not solved ({s['stop_reason']})"
+        typer.echo(f"{config.env}: {solved}; 100-episode return mean {s['episode_return_mean']:.1f}, "
+                   f"{s['env_steps_per_s']:.0f} env steps/s, start-up {s['startup_s']:.1f} s. Run: {trainer.run_dir}")
+    finally:  # every file is written by now; a crash in Ray's teardown leaves its report in the run directory
+        with native_stderr_into(trainer.run_dir / TEARDOWN_LOG) if supervised() else nullcontext():
+            trainer.close()
     if s["stop_reason"] == "interrupted":
         raise typer.Exit(130)
 
@@ -100,21 +107,30 @@ app.command("train", help=train_command.__doc__)(train_command)
 
 @app.command("evaluate")
 def evaluate_command(
-    run_dir: Path = typer.Argument(..., help="run directory (or its checkpoint.pt)"),
+    run_dir: Path = typer.Argument(..., help="run directory (or a checkpoint file)"),
     episodes: int = typer.Option(100, help="greedy episodes to run"),
+    last: bool = typer.Option(False, "--last", help="the run's latest weights (checkpoint.pt) instead of the "
+                              "best-evaluated ones (best_checkpoint.pt, when the run evaluated during training)"),
+    video: Optional[Path] = typer.Option(None, "--video", help="also write the first episode to this .gif (or "
+                                         ".mp4, with imageio-ffmpeg installed), every k-th frame, at most 150"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Run the greedy policy of a saved run and print the mean and std of its return."""
-    from a3c_ray.evaluate import evaluate
+    from a3c_ray.evaluation import checkpoint_path, evaluate
 
     if episodes < 1:
         raise ConfigError(f"--episodes must be a positive integer, got {episodes}")
-    returns = evaluate(run_dir, episodes)
-    mean, std = float(np.mean(returns)), float(np.std(returns))
+    which = "last" if last else "best"
+    returns = evaluate(run_dir, episodes, which=which, video=video)
+    mean, std = statistics.fmean(returns), statistics.pstdev(returns)
+    used = checkpoint_path(run_dir, which)
     if as_json:
-        typer.echo(json.dumps({"mean_return": mean, "std_return": std, "episodes": len(returns)}))
+        typer.echo(json.dumps({"mean_return": mean, "std_return": std, "episodes": len(returns),
+                               "checkpoint": str(used)}))
     else:
-        typer.echo(f"greedy return over {len(returns)} episodes: {mean:.1f} ± {std:.1f}")
+        typer.echo(f"greedy return over {len(returns)} episodes: {mean:.1f} ± {std:.1f} ({used.name})")
+    if video is not None and not as_json:
+        typer.echo(f"wrote {video} (the first episode, return {returns[0]:.1f})")
 
 
 @app.command("plot")
@@ -136,7 +152,11 @@ def plot_command(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app without click's multi-line error screens; map errors to one line + exit code."""
+    """Entry point: run the app without click's multi-line error screens; map errors to one line + exit code.
+    `train` runs in a supervised child process (see a3c_ray.supervise)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["train"] and not supervised() and not {"--help", "-h"} & set(args):
+        sys.exit(supervise(args))
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="a3c-ray", standalone_mode=False)
@@ -150,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail("aborted", 130)
     except USAGE_ERRORS as exc:
         _fail(str(exc), 2)
-    except (BackendError, TrainingError) as exc:
+    except (BackendError, TrainingError, EvalError) as exc:
         _fail(str(exc), 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from a3c_ray.errors import ConfigError  # noqa: F401  (re-exported here)
+
 BACKENDS = ("ray", "mp", "serial")
 OPTIMIZERS = ("adam", "rmsprop")
 ACTIVATIONS = ("tanh", "relu")
+LR_SCHEDULES = ("constant", "linear")
 GENERIC_STOP_STEPS = 2_000_000
-
-
-class ConfigError(ValueError):
-    """A setting has a value that cannot work; the message names it and the fix."""
 
 
 def _doc(text: str, **kwargs: Any) -> Any:
@@ -43,12 +42,24 @@ class Config:
     max_grad_norm: float = _doc("clip each gradient to this global norm (0 disables)", default=0.5)
     hidden_sizes: tuple[int, ...] = _doc("hidden layer widths of the actor and the critic", default=(64, 64))
     activation: str = _doc("tanh or relu", default="tanh")
+    lstm: bool = _doc("an LSTM core between the encoder and the actor and critic heads (A3C-LSTM), for partially "
+                      "observed tasks", default=False)
+    lstm_size: int = _doc("LSTM hidden size (with --lstm)", default=128)
     log_std_init: float = _doc("initial log std of the Gaussian policy (Box actions)", default=0.0)
+    squash_actions: bool = _doc("Box actions: squash the Gaussian sample into the bounds with tanh instead of "
+                                "clipping it", default=False)
+    lr_schedule: str = _doc("constant, or linear: the learning rate falls to 0 at --stop-steps", default="constant")
     normalize_obs: bool = _doc("running mean/std observation normalisation", default=True)
     normalize_reward: bool = _doc("scale rewards by the running std of the discounted return", default=True)
     normalize_advantage: bool = _doc("standardise advantages within each gradient batch", default=False)
     seed: int = _doc("random seed of the run; worker i uses seed + 1000 * i", default=0)
-    stop_return: float | None = _doc("stop when the 100-episode training return mean reaches this", default=None)
+    stop_return: float | None = _doc("the run is solved (and stops) when the greedy evaluation's mean return reaches "
+                                     "this (with --no-stop-on-eval: the 100-episode training mean)", default=None)
+    eval_interval_steps: int = _doc("evaluate the greedy policy every this many env steps, in a process of its own, "
+                                    "and keep the best weights in best_checkpoint.pt; 0 turns it off", default=25_000)
+    eval_episodes: int = _doc("episodes in each greedy evaluation", default=10)
+    stop_on_eval: bool = _doc("judge --stop-return on the greedy evaluation (so a solved run leaves a policy that "
+                              "works); --no-stop-on-eval: on the training episodes", default=True)
     stop_steps: int | None = _doc("stop after this many env steps", default=None)
     stop_seconds: float | None = _doc("stop after this many seconds of training", default=None)
     out: str | None = _doc("run directory (default: runs/<env>-<backend>-s<seed>-<time>)", default=None)
@@ -58,6 +69,12 @@ class Config:
                                       default=None)
     tasks_per_worker: int = _doc("Ray: rollout tasks queued at each worker; 2 hides the driver round trip "
                                  "(one more version of policy lag)", default=1)
+    batch_gradients: bool = _doc("Ray: apply every gradient that has arrived as one optimizer step (their mean); "
+                                 "--no-batch-gradients: one step per gradient, as in the A3C paper", default=True)
+    node_aggregators: bool | None = _doc("Ray: one actor per node adds up its workers' gradients and forwards the "
+                                         "sum (default: on from 64 workers)", default=None)
+    ray_metrics: bool = _doc("Ray started locally: run Ray's metrics exporter and dashboard (on 127.0.0.1); off by "
+                             "default. A cluster given by --address keeps its own settings", default=False)
     worker_timeout_s: float = _doc("replace a Ray worker that has returned nothing for this many seconds",
                                    default=120.0)
     report_interval_s: float = _doc("seconds between progress rows", default=1.0)
@@ -65,10 +82,12 @@ class Config:
     keep_checkpoints: int = _doc("periodic checkpoints kept in <run>/checkpoints besides the latest "
                                  "checkpoint.pt (0: only the latest)", default=3)
     progress_bar: bool = _doc("show a live progress line", default=True)
+    tensorboard: bool = _doc("write the progress table's scalars as TensorBoard events to <run>/tb (needs the "
+                             "tensorboard extra)", default=False)
 
     def validate(self) -> "Config":
         """Raise ConfigError on the first value that cannot work; return self for chaining."""
-        positive_ints = ("workers", "envs_per_worker", "rollout_length", "tasks_per_worker")
+        positive_ints = ("workers", "envs_per_worker", "rollout_length", "tasks_per_worker", "lstm_size")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -87,6 +106,10 @@ class Config:
             raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.lr_schedule == "linear" and self.stop_steps is None:
+            raise ConfigError("--lr-schedule linear decays to 0 at --stop-steps; give --stop-steps")
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
@@ -99,14 +122,27 @@ class Config:
             raise ConfigError(f"--stop-return must be a finite number, got {self.stop_return!r}")
         if self.stop_return is None and self.stop_steps is None and self.stop_seconds is None:
             raise ConfigError("no stop criterion: give --stop-return, --stop-steps or --stop-seconds")
+        if not isinstance(self.eval_interval_steps, int) or self.eval_interval_steps < 0:
+            raise ConfigError(f"--eval-interval-steps must be an integer >= 0 (0: no evaluation), got "
+                              f"{self.eval_interval_steps!r}")
+        if not isinstance(self.eval_episodes, int) or self.eval_episodes < 1:
+            raise ConfigError(f"--eval-episodes must be a positive integer, got {self.eval_episodes!r}")
         if not isinstance(self.keep_checkpoints, int) or self.keep_checkpoints < 0:
             raise ConfigError(f"--keep-checkpoints must be an integer >= 0, got {self.keep_checkpoints!r}")
         if self.max_policy_lag is not None and self.max_policy_lag < 0:
             raise ConfigError(f"--max-policy-lag must be >= 0, got {self.max_policy_lag!r}")
+        if self.node_aggregators and not self.batch_gradients:
+            raise ConfigError("--node-aggregators forwards sums of gradients, so it needs --batch-gradients; drop "
+                              "--no-batch-gradients or add --no-node-aggregators")
         for name in ("report_interval_s", "checkpoint_interval_s", "worker_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)!r}")
         return self
+
+    @property
+    def solved_by_eval(self) -> bool:
+        """Whether --stop-return is judged on the greedy evaluation (else on the training episodes)."""
+        return self.stop_on_eval and self.eval_interval_steps > 0
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -132,12 +168,13 @@ def _flag(name: str) -> str:
 
 
 def load_preset(env_id: str) -> dict[str, Any]:
-    """Tuned settings shipped for this env id, or {} when there is none."""
-    name = env_id.replace(":", "_").replace("/", "_") + ".json"
-    path = resources.files("a3c_ray.presets").joinpath(name)
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text())
+    """Tuned settings shipped for this env id, else for its family ("ALE/..." -> ALE.json, "MinAtar/..." ->
+    MinAtar.json), or {} when there is none."""
+    presets = resources.files("a3c_ray.presets")
+    for name in (env_id.replace(":", "_").replace("/", "_"), env_id.split("/")[0] if "/" in env_id else None):
+        if name and presets.joinpath(name + ".json").is_file():
+            return json.loads(presets.joinpath(name + ".json").read_text())
+    return {}
 
 
 def make_config(env: str, stop_at_threshold: bool = True, **overrides: Any) -> Config:

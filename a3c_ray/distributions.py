@@ -70,6 +70,15 @@ class DiagGaussian:
         return (0.5 + 0.5 * LOG_2PI + log_std).sum(dim=1)
 
 
+def box_action(raw: np.ndarray, low: np.ndarray, high: np.ndarray, squash: bool) -> np.ndarray:
+    """What env.step gets for a sampled (raw) Gaussian action: clipped into [low, high], or squashed into it with
+    tanh. The loss always sees the raw sample: for a given sample, the squashing's Jacobian does not depend on the
+    policy's parameters, so the Gaussian's log-probability gives the same policy gradient."""
+    if squash:
+        return (low + (np.tanh(raw) + 1.0) * 0.5 * (high - low)).astype(np.float32)
+    return np.clip(raw, low, high)
+
+
 def distribution_for(action_space) -> Categorical | DiagGaussian:
     import gymnasium as gym
 

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from a3c_ray import env_suites
+from a3c_ray.distributions import box_action
+from a3c_ray.errors import EnvError  # noqa: F401  (re-exported here)
 
-class EnvError(ValueError):
-    """The env id or its spaces cannot be used; the message says what would work."""
-
-
-SUPPORTED = "observation: Box; action: Discrete or Box"
+SUPPORTED = "observation: Box (1-D vectors or 3-D images); action: Discrete or Box"
 
 
 def import_env_module(env_id: str) -> str:
@@ -32,14 +31,18 @@ def import_env_module(env_id: str) -> str:
     return bare_id
 
 
-def make_env(env_id: str, seed: int | None = None) -> gym.Env:
+def make_env(env_id: str, seed: int | None = None, render_mode: str | None = None) -> gym.Env:
     """gymnasium.make with a clear error for unknown ids and unsupported spaces."""
     bare_id = import_env_module(env_id)
+    try:
+        env_suites.prepare(bare_id)
+    except env_suites.ExtraMissing as exc:
+        raise EnvError(str(exc)) from None
     if bare_id not in gym.registry:
         close = difflib.get_close_matches(bare_id, list(gym.registry), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.pprint_registry() for ids"
         raise EnvError(f"unknown env id {env_id!r}{hint}")
-    env = gym.make(bare_id, disable_env_checker=True)
+    env = env_suites.make(bare_id, render_mode)
     check_spaces(env, env_id)
     if seed is not None:
         env.action_space.seed(seed)
@@ -48,8 +51,8 @@ def make_env(env_id: str, seed: int | None = None) -> gym.Env:
 
 def check_spaces(env: gym.Env, env_id: str) -> None:
     obs, act = env.observation_space, env.action_space
-    if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
-        raise EnvError(f"env {env_id!r}: observation space {obs} is not supported ({SUPPORTED}, 1-D observations)")
+    if not isinstance(obs, gym.spaces.Box) or len(obs.shape) not in (1, 3):
+        raise EnvError(f"env {env_id!r}: observation space {obs} is not supported ({SUPPORTED})")
     if not isinstance(act, (gym.spaces.Discrete, gym.spaces.Box)) or (
         isinstance(act, gym.spaces.Box) and len(act.shape) != 1
     ):
@@ -76,8 +79,9 @@ class EnvGroup:
     almost nothing to the ~9 us of a classic-control step.
     """
 
-    def __init__(self, env_id: str, n: int, seed: int):
+    def __init__(self, env_id: str, n: int, seed: int, squash_actions: bool = False):
         self.envs = [make_env(env_id, seed + i) for i in range(n)]
+        self.squash = squash_actions
         first = self.envs[0]
         self.observation_space = first.observation_space
         self.action_space = first.action_space
@@ -85,7 +89,7 @@ class EnvGroup:
         if not self.discrete:
             self.low = self.action_space.low.astype(np.float32)
             self.high = self.action_space.high.astype(np.float32)
-        self.obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(self.envs)]).astype(np.float32)
+        self.obs = obs_array([env.reset(seed=seed + i)[0] for i, env in enumerate(self.envs)])
         self.episode_returns = np.zeros(n)
         self.episode_lengths = np.zeros(n, dtype=np.int64)
 
@@ -97,11 +101,11 @@ class EnvGroup:
         if self.discrete:
             env_actions = actions.astype(np.int64).tolist()
         else:
-            env_actions = np.clip(actions, self.low, self.high)  # clip only on the way into env.step
+            env_actions = box_action(actions, self.low, self.high, self.squash)  # only on the way into env.step
         rewards = np.empty(n, dtype=np.float32)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
-        next_obs = self.obs.copy()
+        next_obs = self.obs.copy()  # rows are overwritten below, each with its env's obs
         final_obs: dict[int, np.ndarray] = {}
         finished: list[tuple[int, float, int]] = []
         for i, env in enumerate(self.envs):
@@ -112,7 +116,7 @@ class EnvGroup:
             if term or trunc:
                 terminated[i], truncated[i] = term, trunc and not term
                 if truncated[i]:
-                    final_obs[i] = np.asarray(obs, dtype=np.float32)
+                    final_obs[i] = obs_array([obs])[0]
                 finished.append((i, float(self.episode_returns[i]), int(self.episode_lengths[i])))
                 self.episode_returns[i] = 0.0
                 self.episode_lengths[i] = 0
@@ -124,3 +128,9 @@ class EnvGroup:
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def obs_array(observations: list) -> np.ndarray:
+    """Stacked observations: images keep their compact dtype (uint8, bool), vectors become float32."""
+    stacked = np.stack([np.asarray(o) for o in observations])
+    return stacked if stacked.dtype in (np.uint8, np.bool_) else stacked.astype(np.float32)

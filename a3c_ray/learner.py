@@ -6,8 +6,9 @@ import torch
 
 from a3c_ray.config import Config
 from a3c_ray.envs import make_env
+from a3c_ray.gradient_batch import GradientBatch
 from a3c_ray.model import ActorCritic, build_model, get_flat_weights, set_flat_grads
-from a3c_ray.normalize import Normalizer
+from a3c_ray.normalize import normalizer_for
 from a3c_ray.worker import Gradients, Weights
 
 
@@ -26,26 +27,39 @@ def build_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optim
 class Learner:
     """Global model, optimizer and normaliser statistics, with a version bumped on every apply."""
 
-    def __init__(self, config: Config, model: ActorCritic | None = None):
-        if model is None:
-            env = make_env(config.env)
-            model = build_model(config, env.observation_space, env.action_space)
-            env.close()
+    def __init__(self, config: Config):
+        env = make_env(config.env)
         self.config = config
-        self.model = model
-        self.optimizer = build_optimizer(config, model)
-        obs_dim = next(model.critic.parameters()).shape[1]
-        self.normalizer = Normalizer(obs_dim, config.normalize_obs, config.normalize_reward, config.gamma)
+        self.model: ActorCritic = build_model(config, env.observation_space, env.action_space)
+        self.normalizer = normalizer_for(config, env.observation_space)
+        env.close()
+        self.optimizer = build_optimizer(config, self.model)
         self.version = 0
 
-    def apply_gradients(self, gradients: Gradients) -> int:
-        """One optimizer step with a worker's gradient (copied into fresh .grad tensors); returns the new version."""
-        set_flat_grads(self.model, gradients.grads)
+    def apply_gradients(self, gradients: Gradients | GradientBatch, max_policy_lag: int | None = None) -> int:
+        """One optimizer step with a worker's gradient, or with the mean of a batch's finite gradients that are at
+        most `max_policy_lag` versions old (copied into fresh .grad tensors); returns the version after it, which
+        is unchanged when nothing was left to apply. Normaliser moments of every finite gradient are merged."""
+        batch = gradients if isinstance(gradients, GradientBatch) else GradientBatch.of(gradients)
+        mean = batch.mean_gradient(self.version, max_policy_lag)
+        delta = batch.normalizer_delta()
+        if delta:
+            self.normalizer.merge(delta)
+        if mean is None:
+            return self.version
+        set_flat_grads(self.model, mean)
         self.optimizer.step()
-        if gradients.normalizer_delta:
-            self.normalizer.merge(gradients.normalizer_delta)
         self.version += 1
         return self.version
+
+    def set_progress(self, env_steps: int) -> float:
+        """The learning rate for this point of the run (--lr-schedule linear: falls to 0 at --stop-steps)."""
+        lr = self.config.lr
+        if self.config.lr_schedule == "linear":
+            lr *= max(0.0, 1.0 - env_steps / self.config.stop_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
 
     def weights(self) -> Weights:
         return Weights(self.version, get_flat_weights(self.model), self.normalizer.state())

@@ -1,4 +1,14 @@
-"""Actor-critic network, and flat float32 views of its weights and gradients for transport."""
+"""Actor-critic network: encoder -> (optional LSTM core) -> heads; flat float32 views of weights and gradients.
+
+Without a core, on vector observations, the actor and the critic are separate MLPs (as SB3's A2C): a shared trunk
+lets the value loss disturb the policy. With an LSTM core, or an image encoder, they share the trunk: the critic
+needs the same memory (a velocity the observation lacks) or the same visual features the actor does, and the
+recurrent or convolutional part is most of the cost, which two copies would double. That is the A3C paper's
+A3C-LSTM (and ikostrikov's pytorch-a3c, RLlib's use_lstm).
+
+The rollout and the loss speak to every variant through three calls: `initial_state(n)`, `act(obs, state)` (one
+step, for acting) and `unroll(obs, state, resets)` (a whole rollout, for the loss).
+"""
 
 from __future__ import annotations
 
@@ -8,54 +18,103 @@ from torch import nn
 
 from a3c_ray.config import Config
 from a3c_ray.distributions import Categorical, DiagGaussian, distribution_for
+from a3c_ray.encoders import ACTIVATIONS, make_encoder, mlp
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
-
-
-def _mlp(sizes: list[int], activation: type[nn.Module], out_gain: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        linear = nn.Linear(n_in, n_out)
-        last = i == len(sizes) - 2
-        nn.init.orthogonal_(linear.weight, gain=out_gain if last else np.sqrt(2))
-        nn.init.zeros_(linear.bias)
-        layers.append(linear)
-        if not last:
-            layers.append(activation())
-    return nn.Sequential(*layers)
+State = tuple[torch.Tensor, torch.Tensor] | None  # the LSTM's (h, c), [N, H] each; None without a core
 
 
 class ActorCritic(nn.Module):
-    """Separate actor and critic MLPs (as SB3's A2C): a shared trunk lets the value loss disturb the policy."""
-
-    def __init__(self, obs_dim: int, action_space, hidden_sizes=(64, 64), activation: str = "tanh",
-                 log_std_init: float = 0.0):
+    def __init__(self, observation_space, action_space, config: Config):
         super().__init__()
         self.dist: Categorical | DiagGaussian = distribution_for(action_space)
-        act = ACTIVATIONS[activation]
-        hidden = list(hidden_sizes)
-        self.actor = _mlp([obs_dim, *hidden, self.dist.param_dim], act, out_gain=0.01)
-        self.critic = _mlp([obs_dim, *hidden, 1], act, out_gain=1.0)
-        self.log_std = nn.Parameter(torch.full((self.dist.param_dim,), float(log_std_init))) if isinstance(
+        act = ACTIVATIONS[config.activation]
+        encoder, features = make_encoder(observation_space, config)
+        self.shared = config.lstm or encoder is not None
+        if self.shared:
+            self.encoder = encoder if encoder is not None else mlp([features, *config.hidden_sizes], act, last=act)
+            width = features if encoder is not None else config.hidden_sizes[-1]
+            self.core = nn.LSTMCell(width, config.lstm_size) if config.lstm else None
+            width = config.lstm_size if config.lstm else width
+            self.actor_head = mlp([width, self.dist.param_dim], act, out_gain=0.01)
+            self.critic_head = mlp([width, 1], act, out_gain=1.0)
+        else:
+            hidden = list(config.hidden_sizes)
+            self.actor = mlp([features, *hidden, self.dist.param_dim], act, out_gain=0.01)
+            self.critic = mlp([features, *hidden, 1], act, out_gain=1.0)
+        self.log_std = nn.Parameter(torch.full((self.dist.param_dim,), float(config.log_std_init))) if isinstance(
             self.dist, DiagGaussian) else None
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Distribution params [B, P] and state values [B]."""
-        return self.policy_params(obs), self.critic(obs).squeeze(-1)
+    @property
+    def recurrent(self) -> bool:
+        return self.shared and self.core is not None
 
-    def policy_params(self, obs: torch.Tensor) -> torch.Tensor:
-        out = self.actor(obs)
+    def initial_state(self, n: int) -> State:
+        if not self.recurrent:
+            return None
+        zeros = torch.zeros(n, self.core.hidden_size)
+        return zeros, zeros.clone()
+
+    def act(self, obs: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        """Distribution params [N, P] for one step of N envs, and the state after it."""
+        if not self.shared:
+            return self._params(self.actor(obs)), None
+        features, state = self._step(self.encoder(obs), state)
+        return self._params(self.actor_head(features)), state
+
+    def unroll(self, obs: torch.Tensor, state: State, resets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                    list[State]]:
+        """Params [T*N, P] and values [T*N] of a rollout's obs [T, N, ...] starting from `state`, and the state after
+        each step ([T], None without a core). resets[t] marks rows whose state starts fresh (a new episode): the
+        state is zeroed before that step, exactly as it was while acting."""
+        steps, n = obs.shape[:2]
+        flat = obs.reshape(steps * n, *obs.shape[2:])
+        if not self.shared:
+            return self._params(self.actor(flat)), self.critic(flat).squeeze(-1), [None] * steps
+        encoded = self.encoder(flat)
+        if not self.recurrent:
+            return self._params(self.actor_head(encoded)), self.critic_head(encoded).squeeze(-1), [None] * steps
+        encoded = encoded.reshape(steps, n, -1)
+        outputs, states = [], []
+        for t in range(steps):
+            out, state = self._step(encoded[t], reset_where(state, resets[t]))
+            outputs.append(out)
+            states.append(state)
+        features = torch.cat(outputs)
+        return self._params(self.actor_head(features)), self.critic_head(features).squeeze(-1), states
+
+    def value(self, obs: torch.Tensor, state: State = None) -> torch.Tensor:
+        """Values [N] of obs [N, ...], each row with its own state (for bootstrapping)."""
+        if not self.shared:
+            return self.critic(obs).squeeze(-1)
+        features, _ = self._step(self.encoder(obs), state)
+        return self.critic_head(features).squeeze(-1)
+
+    def _step(self, encoded: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        if self.core is None:
+            return encoded, None
+        h, c = self.core(encoded, state)
+        return h, (h, c)
+
+    def _params(self, out: torch.Tensor) -> torch.Tensor:
         if self.log_std is not None:
             out = torch.cat([out, self.log_std.expand_as(out)], dim=1)
         return out
 
-    def value(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.critic(obs).squeeze(-1)
+
+def reset_where(state: State, resets: torch.Tensor) -> State:
+    """Zero the rows of `state` where `resets` is True (a new episode starts there)."""
+    if state is None or not bool(resets.any()):
+        return state
+    keep = (~resets).to(state[0].dtype).unsqueeze(1)
+    return state[0] * keep, state[1] * keep
+
+
+def select_state(state: State, rows) -> State:
+    return None if state is None else (state[0][rows], state[1][rows])
 
 
 def build_model(config: Config, observation_space, action_space) -> ActorCritic:
-    return ActorCritic(int(observation_space.shape[0]), action_space, config.hidden_sizes, config.activation,
-                       config.log_std_init)
+    return ActorCritic(observation_space, action_space, config)
 
 
 def get_flat_weights(model: nn.Module) -> np.ndarray:

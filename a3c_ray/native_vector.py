@@ -74,8 +74,9 @@ class NativeVectorGroup:
         self.vec.close()
 
 
-def make_env_group(env_id: str, n: int, seed: int, native_vector: bool = True) -> EnvGroup | NativeVectorGroup:
+def make_env_group(env_id: str, n: int, seed: int, native_vector: bool = True,
+                   squash_actions: bool = False) -> EnvGroup | NativeVectorGroup:
     """The fastest group that gives the same env: the native vector env when there is one, else the loop."""
     if native_vector and has_native_vector(env_id):
         return NativeVectorGroup(env_id, n, seed)
-    return EnvGroup(env_id, n, seed)
+    return EnvGroup(env_id, n, seed, squash_actions)

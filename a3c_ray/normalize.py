@@ -61,8 +61,9 @@ class Normalizer:
         self.ret_rms = RunningMeanStd(())
 
     def obs(self, obs: np.ndarray) -> np.ndarray:
+        """Standardised and clipped float32 (when on); else as given, as float32 unless an image's uint8 or bool."""
         if not self.normalize_obs:
-            return obs
+            return obs if obs.dtype in (np.uint8, np.bool_, np.float32) else obs.astype(np.float32)
         scaled = (obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + EPS)
         return np.clip(scaled, -OBS_CLIP, OBS_CLIP).astype(np.float32)
 
@@ -82,3 +83,10 @@ class Normalizer:
         """Fold in a worker's moments (same layout as state())."""
         self.obs_rms.merge(delta["obs_mean"], delta["obs_var"], float(delta["obs_count"]))
         self.ret_rms.merge(delta["ret_mean"], delta["ret_var"], float(delta["ret_count"]))
+
+
+def normalizer_for(config, observation_space) -> Normalizer:
+    """Running statistics for vector observations; images are only scaled (by the CNN), never standardised."""
+    image = len(observation_space.shape) == 3
+    dim = 1 if image else int(np.prod(observation_space.shape))
+    return Normalizer(dim, config.normalize_obs and not image, config.normalize_reward, config.gamma)

@@ -15,22 +15,10 @@ import pandas as pd
 
 from a3c_ray.atomic import atomic_write, atomic_write_text
 from a3c_ray.config import Config
+from a3c_ray.gradient_batch import Update
 
 WINDOW = 100  # episodes in the "solved" mean, as gymnasium's reward_threshold is meant
-METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm")
-
-
-@dataclass
-class Update:
-    """One gradient as the driver saw it: applied, or skipped for being non-finite."""
-
-    worker: int
-    env_steps: int
-    episodes: list[tuple[float, int]]
-    metrics: dict[str, float]
-    policy_lag: int
-    applied: bool = True
-    skip_reason: str = ""  # "non_finite" or "stale" when not applied
+METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm", "compute_s", "round_trip_s")
 
 
 @dataclass
@@ -41,9 +29,10 @@ class Recorder:
     start_time: float = 0.0
     time_offset: float = 0.0  # training seconds of earlier sessions of a resumed run
     env_steps: int = 0
-    updates: int = 0
-    skipped_updates: int = 0  # non-finite loss or gradients
-    stale_updates: int = 0  # dropped for a policy lag over --max-policy-lag
+    updates: int = 0  # optimizer steps
+    gradients: int = 0  # gradients applied (an update holds one or more)
+    skipped_updates: int = 0  # gradients left out: non-finite loss or gradients
+    stale_updates: int = 0  # gradients dropped for a policy lag over --max-policy-lag
     skipped_in_a_row: int = 0
     episode_rows: list[dict[str, Any]] = field(default_factory=list)
     progress_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -51,19 +40,26 @@ class Recorder:
     recent_lengths: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     solved_at: tuple[float, int] | None = None  # (training seconds, env steps)
     best_return_mean: float = -math.inf
+    eval_rows: list[dict[str, Any]] = field(default_factory=list)
+    best_eval: dict[str, Any] | None = None  # the eval row with the highest mean return
     _interval: list[Update] = field(default_factory=list)
+    _interval_evals: list[dict[str, Any]] = field(default_factory=list)
     _last_row: tuple[float, int] = (0.0, 0)
 
     def elapsed(self, now: float) -> float:
         return now - self.start_time + self.time_offset
 
-    def restore(self, episodes: pd.DataFrame, progress: pd.DataFrame, counters: dict[str, float]) -> None:
+    def restore(self, episodes: pd.DataFrame, progress: pd.DataFrame, counters: dict[str, float],
+                evals: pd.DataFrame | None = None) -> None:
         """Continue a saved run: its rows, counters and the window of recent returns carry on."""
         self.episode_rows = episodes.to_dict("records")
+        self.eval_rows = [] if evals is None else evals.to_dict("records")
+        self.best_eval = max(self.eval_rows, key=lambda r: r["return_mean"], default=None)
         self.progress_rows = progress.to_dict("records")
         self.env_steps = int(counters["env_steps"])
         self.skipped_updates = int(counters.get("skipped_updates", 0))
         self.stale_updates = int(counters.get("stale_updates", 0))
+        self.gradients = int(counters.get("gradients", counters.get("version", 0)))
         self.time_offset = float(counters.get("training_s", progress["time_s"].max() if len(progress) else 0.0))
         self._last_row = (self.time_offset, self.env_steps)
         for row in self.episode_rows[-WINDOW:]:
@@ -72,26 +68,45 @@ class Recorder:
 
     def record(self, update: Update, now: float) -> None:
         elapsed = self.elapsed(now)
-        self.env_steps += update.env_steps
-        if update.applied:
-            self.updates += 1
-            self.skipped_in_a_row = 0
-        elif update.skip_reason == "stale":
-            self.stale_updates += 1
-        else:
-            self.skipped_updates += 1  # non-finite loss or gradient: never applied, counted
-            self.skipped_in_a_row += 1
+        self.updates += int(update.applied)
+        for info in update.gradients:
+            self.env_steps += info.env_steps
+            if not info.status:
+                self.gradients += 1
+                self.skipped_in_a_row = 0
+            elif info.status == "stale":
+                self.stale_updates += 1
+            else:
+                self.skipped_updates += 1  # non-finite loss or gradient: never applied, counted
+                self.skipped_in_a_row += 1
+            for ret, length in info.episodes:
+                self.episode_rows.append({"episode": len(self.episode_rows), "worker": info.worker, "return": ret,
+                                          "length": length, "env_steps": self.env_steps, "time_s": elapsed})
+                self.recent_returns.append(ret)
+                self.recent_lengths.append(length)
         self._interval.append(update)
-        for ret, length in update.episodes:
-            self.episode_rows.append({"episode": len(self.episode_rows), "worker": update.worker, "return": ret,
-                                      "length": length, "env_steps": self.env_steps, "time_s": elapsed})
-            self.recent_returns.append(ret)
-            self.recent_lengths.append(length)
         if len(self.recent_returns) == WINDOW:
             self.best_return_mean = max(self.best_return_mean, self.return_mean)
-            if self.solved_at is None and self.config.stop_return is not None \
-                    and self.return_mean >= self.config.stop_return:
-                self.solved_at = (elapsed, self.env_steps)
+            if not self.config.solved_by_eval:
+                self._check_solved(self.return_mean, elapsed)
+
+    def record_eval(self, version: int, env_steps: int, returns: list[float], now: float) -> bool:
+        """One greedy evaluation of the weights taken at `env_steps`; True when it is the best so far."""
+        row = {"eval": len(self.eval_rows), "version": version, "env_steps": env_steps,
+               "time_s": self.elapsed(now), "return_mean": float(np.mean(returns)),
+               "return_std": float(np.std(returns)), "episodes": len(returns)}
+        self.eval_rows.append(row)
+        self._interval_evals.append(row)
+        best = self.best_eval is None or row["return_mean"] > self.best_eval["return_mean"]
+        if best:
+            self.best_eval = row
+        if self.config.solved_by_eval:
+            self._check_solved(row["return_mean"], row["time_s"])
+        return best
+
+    def _check_solved(self, value: float, elapsed: float) -> None:
+        if self.solved_at is None and self.config.stop_return is not None and value >= self.config.stop_return:
+            self.solved_at = (elapsed, self.env_steps)
 
     @property
     def return_mean(self) -> float:
@@ -100,23 +115,40 @@ class Recorder:
     def progress_row(self, now: float, version: int, extra: dict[str, float] | None = None) -> dict[str, Any]:
         elapsed = self.elapsed(now)
         last_time, last_steps = self._last_row
-        applied = [u for u in self._interval if u.applied]
-        lags = [u.policy_lag for u in self._interval]
+        infos = [info for update in self._interval for info in update.gradients]
+        applied = [info for info in infos if not info.status]
+        steps = sum(update.applied for update in self._interval)
+        lags = [info.policy_lag for info in infos]
         row: dict[str, Any] = {
             "time_s": elapsed, "updates": version, "env_steps": self.env_steps, "episodes": len(self.episode_rows),
             "episode_return_mean": self.return_mean,
             "episode_len_mean": float(np.mean(self.recent_lengths)) if self.recent_lengths else math.nan,
-            **{m: float(np.mean([u.metrics[m] for u in applied])) if applied else math.nan for m in METRICS},
+            **{m: float(np.mean([i.metrics.get(m, math.nan) for i in applied])) if applied else math.nan
+               for m in METRICS},
             "policy_lag_mean": float(np.mean(lags)) if lags else math.nan,
+            "policy_lag_p95": float(np.percentile(lags, 95)) if lags else math.nan,
             "policy_lag_max": int(max(lags)) if lags else 0,
+            "gradients": self.gradients,
+            "gradients_per_update": len(applied) / steps if steps else math.nan,
             "env_steps_per_s": (self.env_steps - last_steps) / max(elapsed - last_time, 1e-9),
             "skipped_updates": self.skipped_updates, "stale_updates": self.stale_updates,
-            **(extra or {}),
+            **self._eval_columns(), **(extra or {}),
         }
         self.progress_rows.append(row)
-        self._interval = []
+        self._interval, self._interval_evals = [], []
         self._last_row = (elapsed, self.env_steps)
         return row
+
+    def _eval_columns(self) -> dict[str, float]:
+        """The newest evaluation that finished in this interval (NaN when none did)."""
+        last = self._interval_evals[-1] if self._interval_evals else None
+        return {"eval_return_mean": last["return_mean"] if last else math.nan,
+                "eval_return_std": last["return_std"] if last else math.nan,
+                "eval_env_steps": last["env_steps"] if last else math.nan}
+
+    def evals(self) -> pd.DataFrame:
+        return pd.DataFrame(self.eval_rows, columns=["eval", "version", "env_steps", "time_s", "return_mean",
+                                                     "return_std", "episodes"])
 
     def progress(self) -> pd.DataFrame:
         return pd.DataFrame(self.progress_rows)
@@ -149,6 +181,7 @@ class RunResult:
     progress: pd.DataFrame
     episodes: pd.DataFrame
     summary: dict[str, Any]
+    evals: pd.DataFrame | None = None  # one row per greedy evaluation during training
 
 
 def load_run(run_dir: str | os.PathLike) -> RunResult:
@@ -156,16 +189,21 @@ def load_run(run_dir: str | os.PathLike) -> RunResult:
     run_dir = Path(run_dir)
     config = Config.from_json((run_dir / "config.json").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())
+    evals = pd.read_csv(run_dir / "evals.csv") if (run_dir / "evals.csv").is_file() else None
     return RunResult(run_dir, config, pd.read_csv(run_dir / "progress.csv"), pd.read_csv(run_dir / "episodes.csv"),
-                     summary)
+                     summary, evals)
 
 
 def load_runs(run_dirs: list[str | os.PathLike], table: str = "progress") -> pd.DataFrame:
-    """Stack many runs' `progress` (or `episodes`, or `summary`) rows, config columns beside the metrics."""
+    """Stack many runs' `progress` (or `episodes`, `evals` or `summary`) rows, config columns beside the
+    metrics."""
     frames = []
     for run_dir in run_dirs:
         run = load_run(run_dir)
-        frame = pd.DataFrame([run.summary]) if table == "summary" else getattr(run, table).copy()
+        frame = pd.DataFrame([run.summary]) if table == "summary" else getattr(run, table)
+        if frame is None:  # a run without evaluations
+            continue
+        frame = frame.copy()
         for key, value in json.loads(run.config.to_json()).items():
             if key not in frame.columns:
                 frame[key] = str(value) if isinstance(value, list) else value

@@ -45,7 +45,10 @@ def a3c_trainable(param_space: dict[str, Any]) -> None:
         env = values.pop("env")
         config = make_config(env, out=str(trial_dir), overwrite=True, **values)
         trainer = Trainer(config, on_report=_report)
-    trainer.run()
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
     _report(trainer, trainer.recorder.progress_rows[-1] if trainer.recorder.progress_rows else {}, final=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,7 +13,7 @@ from a3c_ray.config import Config
 from a3c_ray.loss import a3c_loss
 from a3c_ray.model import build_model, get_flat_grads, set_flat_weights
 from a3c_ray.native_vector import make_env_group
-from a3c_ray.normalize import Normalizer, moments_state
+from a3c_ray.normalize import moments_state, normalizer_for
 from a3c_ray.rollout import Rollout, RolloutCollector
 
 
@@ -55,18 +56,22 @@ class RolloutWorker:
         seed = worker_seed(config, index, incarnation)
         torch.manual_seed(seed)
         self.config, self.index = config, index
-        self.envs = make_env_group(config.env, config.envs_per_worker, seed, config.native_vector_env)
+        self.envs = make_env_group(config.env, config.envs_per_worker, seed, config.native_vector_env,
+                                   config.squash_actions)
         self.model = build_model(config, self.envs.observation_space, self.envs.action_space)
-        self.normalizer = Normalizer(self.envs.obs.shape[1], config.normalize_obs, config.normalize_reward,
-                                     config.gamma)
+        self.normalizer = normalizer_for(config, self.envs.observation_space)
         self.collector = RolloutCollector(self.envs, self.model, self.normalizer, np.random.default_rng(seed))
 
     def compute_gradients(self, weights: Weights) -> Gradients:
         """Load `weights`, collect one rollout with them, and return the gradient of its loss."""
+        start = time.perf_counter()
         set_flat_weights(self.model, weights.params)
         self.normalizer.load(weights.normalizer)
         rollout = self.collector.collect(self.config.rollout_length)
-        return self.gradients_for(rollout, weights.version)
+        gradients = self.gradients_for(rollout, weights.version)
+        # where a task's time goes: here, and (set by whoever sent the task) from sending it to its result
+        gradients.metrics["compute_s"] = gradients.metrics["round_trip_s"] = time.perf_counter() - start
+        return gradients
 
     def gradients_for(self, rollout: Rollout, version: int) -> Gradients:
         """Gradient of one rollout's loss. Grads are zeroed first, so calls never accumulate (the original's bug)."""

@@ -20,8 +20,7 @@ import torch
 
 from a3c_ray import evaluate, make_config, train
 from a3c_ray.atomic import atomic_write_text
-from a3c_ray.results import WINDOW
-from common import local_ray, output_dir, parser, plan, threshold
+from common import local_ray, output_dir, parser, plan, sb3_stop_callback, threshold
 
 # RL-Zoo's A2C settings (hyperparams/a2c.yml; Pendulum's entry is listed as "almost tuned")
 SB3_A2C = {
@@ -76,30 +75,11 @@ def run_a3c(env_id: str, backend: str, seed: int, budget_s: float, out: Path, ev
 
 def run_sb3_a2c(env_id: str, seed: int, budget_s: float, eval_episodes: int) -> dict:
     from stable_baselines3 import A2C
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
 
     settings = SB3_A2C[env_id]
-    target = threshold(env_id)
-
-    class StopWhenSolved(BaseCallback):
-        """Same stop rule as a3c_ray: mean of the last 100 training episodes, or the time budget."""
-
-        def __init__(self):
-            super().__init__()
-            self.returns: list[float] = []
-            self.start = time.perf_counter()
-            self.solved_at: tuple[float, int] | None = None
-
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                if "episode" in info:
-                    self.returns.append(info["episode"]["r"])
-            if self.solved_at is None and len(self.returns) >= WINDOW \
-                    and np.mean(self.returns[-WINDOW:]) >= target:
-                self.solved_at = (time.perf_counter() - self.start, self.num_timesteps)
-            return self.solved_at is None and time.perf_counter() - self.start < budget_s
+    callback = sb3_stop_callback(threshold(env_id), budget_s)
 
     torch.set_num_threads(1)
     env = make_vec_env(env_id, n_envs=settings["n_envs"], seed=seed)
@@ -109,7 +89,6 @@ def run_sb3_a2c(env_id: str, seed: int, budget_s: float, eval_episodes: int) -> 
     if env_id == "Pendulum-v1":
         kwargs["learning_rate"] = lambda progress: 7e-4 * progress  # "lin_7e-4"
     model = A2C("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs)
-    callback = StopWhenSolved()
     model.learn(total_timesteps=10**9, callback=callback)
     elapsed = time.perf_counter() - callback.start
     if settings["normalize"]:
@@ -130,8 +109,7 @@ def run_sb3_a2c(env_id: str, seed: int, budget_s: float, eval_episodes: int) -> 
             "env_steps_to_solve": callback.solved_at[1] if callback.solved_at else None,
             "env_steps_per_s": model.num_timesteps / elapsed, "startup_s": 0.0,
             "eval_return": float(np.mean(returns)),
-            "best_return_mean": max((np.mean(callback.returns[i - WINDOW:i])
-                                     for i in range(WINDOW, len(callback.returns) + 1)), default=None)}
+            "best_return_mean": callback.best_return_mean()}
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:

@@ -40,11 +40,46 @@ def threshold(env_id: str) -> float:
 
 @contextmanager
 def local_ray():
-    """One local Ray for the whole script (2 CPUs, the dashboard on loopback only), shut down at the end."""
+    """One local Ray for the whole script (2 CPUs, on loopback, as a run starts it), shut down at the end."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, dashboard_host="127.0.0.1", log_to_driver=False)
+    from a3c_ray.backends.ray_runtime import start_local
+
+    start_local(num_cpus=2, log_to_driver=False)
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def sb3_stop_callback(target: float, budget_s: float):
+    """An SB3 callback with a3c_ray's no-eval stop rule: the mean of the last 100 finished training episodes
+    reaches `target`, or `budget_s` seconds have passed. `solved_at` = (seconds, env steps)."""
+    import time
+
+    import numpy as np
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from a3c_ray.results import WINDOW
+
+    class StopWhenSolved(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.returns: list[float] = []
+            self.start = time.perf_counter()
+            self.solved_at: tuple[float, int] | None = None
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                if "episode" in info:
+                    self.returns.append(info["episode"]["r"])
+            if self.solved_at is None and len(self.returns) >= WINDOW \
+                    and np.mean(self.returns[-WINDOW:]) >= target:
+                self.solved_at = (time.perf_counter() - self.start, self.num_timesteps)
+            return self.solved_at is None and time.perf_counter() - self.start < budget_s
+
+        def best_return_mean(self) -> float | None:
+            means = [np.mean(self.returns[i - WINDOW:i]) for i in range(WINDOW, len(self.returns) + 1)]
+            return float(max(means)) if means else None
+
+    return StopWhenSolved()

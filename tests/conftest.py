@@ -13,9 +13,11 @@ def ray_session():
     """One local Ray instance for the whole test session; the backends reuse it and never shut it down."""
     import ray
 
+    from a3c_ray.backends.ray_runtime import start_local
+
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, dashboard_host="127.0.0.1", log_to_driver=False)
+        start_local(num_cpus=2, log_to_driver=False)  # as a run starts it: loopback, no metrics threads
     yield ray
     if started:
         ray.shutdown()

@@ -30,9 +30,9 @@ def free_port() -> int:
 
 
 class LocalCluster:
-    """Head plus one extra node. `env` is what a client (ray job submit) needs to talk to it."""
+    """Head plus `nodes` extra nodes ("node", "node2", ...). `env` is what a client (ray job submit) needs."""
 
-    def __init__(self, head_cpus: int = 1, node_cpus: int = 1):
+    def __init__(self, head_cpus: int = 1, node_cpus: int = 1, nodes: int = 1):
         self.temp_dir = Path(tempfile.mkdtemp(prefix="a3c-ray-", dir="/tmp"))  # short: Ray's socket paths
         token = self.temp_dir / "auth_token"
         token.write_text(secrets.token_hex(32))
@@ -45,12 +45,14 @@ class LocalCluster:
         self.node_manager_ports: dict[str, int] = {}
         self.started: list[psutil.Process] = []
         self.head_cpus, self.node_cpus = head_cpus, node_cpus
+        self.node_names = ["node"] + [f"node{i}" for i in range(2, nodes + 1)]
 
     def start(self) -> "LocalCluster":
         self._ray_start("head", self.head_cpus, "--head", f"--port={self.gcs_port}", "--include-dashboard=true",
                         "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port}",
                         f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}")
-        self._ray_start("node", self.node_cpus, f"--address={self.address}", f"--temp-dir={self.temp_dir}")
+        for name in self.node_names:
+            self._ray_start(name, self.node_cpus, f"--address={self.address}", f"--temp-dir={self.temp_dir}")
         return self
 
     def _ray_start(self, name: str, cpus: int, *args: str) -> None:

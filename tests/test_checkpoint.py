@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from a3c_ray.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from a3c_ray.evaluate import load_policy
+from a3c_ray.evaluation import load_policy
 from a3c_ray.learner import Learner
 from a3c_ray.worker import RolloutWorker
 from conftest import tiny_config

@@ -2,8 +2,10 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 
+from a3c_ray.config import Config
 from a3c_ray.distributions import Categorical, DiagGaussian
 from a3c_ray.envs import EnvGroup
 from a3c_ray.model import ActorCritic
@@ -45,14 +47,16 @@ def test_gaussian_sample_shape_and_spread():
     np.testing.assert_allclose(samples.std(0), [0.5, 1.0], atol=0.03)
 
 
-def test_model_heads_follow_action_space():
-    box = gym.spaces.Box(-2, 2, (3,))
-    model = ActorCritic(4, box)
-    params, values = model(torch.zeros(5, 4))
-    assert params.shape == (5, 6) and values.shape == (5,)
-    model = ActorCritic(4, gym.spaces.Discrete(2))
-    params, values = model(torch.zeros(5, 4))
-    assert params.shape == (5, 2) and values.shape == (5,)
+@pytest.mark.parametrize("lstm", [False, True])
+def test_model_heads_follow_action_space(lstm):
+    obs_space = gym.spaces.Box(-1, 1, (4,))
+    config = Config(lstm=lstm, lstm_size=16, stop_steps=1)
+    for space, width in ((gym.spaces.Box(-2, 2, (3,)), 6), (gym.spaces.Discrete(2), 2)):
+        model = ActorCritic(obs_space, space, config)
+        params, state = model.act(torch.zeros(5, 4), model.initial_state(5))
+        assert params.shape == (5, width) and (state is None) == (not lstm)
+        params, values, _ = model.unroll(torch.zeros(3, 5, 4), model.initial_state(5), torch.zeros(3, 5, dtype=bool))
+        assert params.shape == (15, width) and values.shape == (15,)
 
 
 def test_box_actions_are_clipped_only_into_env_step(monkeypatch):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from a3c_ray import make_config
-from a3c_ray.backends import apply_or_skip
+from a3c_ray.backends import apply_batch
 from a3c_ray.learner import Learner
 from a3c_ray.trainer import Trainer
 from a3c_ray.worker import RolloutWorker
@@ -21,10 +21,11 @@ def test_stale_gradients_are_dropped_not_applied(tmp_path):
     learner = Learner(config)
     gradients = RolloutWorker(config, 0).compute_gradients(learner.weights())
     learner.version = 5  # four versions newer than the gradient's
-    update = apply_or_skip(learner, gradients, max_policy_lag=3)
-    assert not update.applied and update.skip_reason == "stale" and update.policy_lag == 5
+    update = apply_batch(learner, gradients, max_policy_lag=3)
+    (info,) = update.gradients
+    assert not update.applied and info.status == "stale" and info.policy_lag == 5
     assert learner.version == 5
-    assert apply_or_skip(learner, gradients, max_policy_lag=5).applied and learner.version == 6
+    assert apply_batch(learner, gradients, max_policy_lag=5).applied and learner.version == 6
 
 
 @pytest.mark.slow
@@ -40,11 +41,11 @@ def test_run_survives_a_worker_killed_every_few_seconds(tmp_path, ray_session):
     try:
         while thread.is_alive() and kills < 5:
             time.sleep(2)
-            actors = getattr(trainer.backend, "actors", [])
-            if not actors or not thread.is_alive():
+            workers = getattr(trainer.backend, "workers", [])
+            if not workers or not thread.is_alive():
                 continue
             try:  # the pid of one of the actors this test's run started
-                pid = ray_session.get(rng.choice(actors).pid.remote(), timeout=10)
+                pid = ray_session.get(rng.choice(workers).actor.pid.remote(), timeout=10)
             except Exception:
                 continue  # that one is being replaced already
             os.kill(pid, signal.SIGKILL)

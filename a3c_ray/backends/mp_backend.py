@@ -19,9 +19,10 @@ import torch.multiprocessing as mp
 
 from a3c_ray.backends import BackendError, skip_reason
 from a3c_ray.config import Config
+from a3c_ray.gradient_batch import GradientInfo, Update
 from a3c_ray.learner import Learner, build_optimizer
 from a3c_ray.model import get_flat_weights, set_flat_grads
-from a3c_ray.results import Update
+from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
 from a3c_ray.worker import RolloutWorker, Weights
 
 JOIN_TIMEOUT_S = 5.0
@@ -74,7 +75,7 @@ class SharedNormalizerState:
 
 
 def worker_main(config: Config, index: int, incarnation: int, model, optimizer_state, version, lock,
-                normalizer: SharedNormalizerState, reports, stop) -> None:
+                normalizer: SharedNormalizerState, reports, stop, lr) -> None:
     """Body of one worker process: rollout, gradient, locked shared optimizer step, report; until stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops us cleanly
     worker = RolloutWorker(config, index, incarnation)
@@ -91,11 +92,13 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer_s
                 skipped = skip_reason(gradients, lag, config.max_policy_lag)
                 if not skipped:
                     set_flat_grads(model, gradients.grads)  # fresh tensors: never aliased with the local grads
+                    for group in optimizer.param_groups:  # the driver's schedule (--lr-schedule)
+                        group["lr"] = float(lr[0])
                     optimizer.step()
                     version.value += 1
-        update = Update(index, gradients.env_steps, gradients.episodes, gradients.metrics, lag, not skipped,
-                        skipped)
-        reports.put(("update", (update, gradients.normalizer_delta)))
+        info = GradientInfo(index, gradients.version, gradients.env_steps, gradients.episodes, gradients.metrics,
+                            skipped, lag)
+        reports.put(("update", (Update([info], not skipped), gradients.normalizer_delta if gradients.finite else {})))
     worker.close()
 
 
@@ -121,7 +124,8 @@ class MultiprocessingBackend:
         self.normalizer = SharedNormalizerState(self.learner.normalizer.obs_rms.mean.shape[0])
         self.normalizer.write(self.learner.normalizer.state())
         self.reports = self.ctx.Queue()
-        self.stop = self.ctx.Event()
+        self.stop_event = self.ctx.Event()
+        self.lr = torch.tensor([self.learner.optimizer.param_groups[0]["lr"]], dtype=torch.float64).share_memory_()
         self.processes = [self._spawn(i) for i in range(self.config.workers)]
         self._wait_ready()
 
@@ -136,18 +140,29 @@ class MultiprocessingBackend:
             try:
                 kind, body = self.reports.get(timeout=0.5)
             except queue_module.Empty:
-                self._check_workers()
+                self._check_started(waiting)
                 continue
             if kind == "ready":
                 waiting.discard(body)
             else:
                 self.early.append(body)
 
+    def _check_started(self, waiting: set[int]) -> None:
+        """A worker that exits before it is ready will not do better on a restart: fail now, saying why."""
+        for index in sorted(waiting):
+            process = self.processes[index]
+            if process.is_alive():
+                continue
+            if process.exitcode == EXIT_SCRIPT_REIMPORTED:
+                raise BackendError(NO_MAIN_GUARD)
+            raise BackendError(f"mp worker {index} (pid {process.pid}) exited with code {process.exitcode} during "
+                               "start-up, before it was ready; see its output above")
+
     def _spawn(self, index: int):
         process = self.ctx.Process(
             target=worker_main, name=f"a3c-mp-worker-{index}", daemon=True,
             args=(self.config, index, self.incarnations[index], self.learner.model, self.optimizer_state,
-                  self.version, self.lock, self.normalizer, self.reports, self.stop))
+                  self.version, self.lock, self.normalizer, self.reports, self.stop_event, self.lr))
         process.start()
         return process
 
@@ -163,9 +178,11 @@ class MultiprocessingBackend:
                     break
                 continue
             update, delta = body
-            self.learner.normalizer.merge(delta)
+            if delta:
+                self.learner.normalizer.merge(delta)
             updates.append(update)
         self.normalizer.write(self.learner.normalizer.state())
+        self.lr[0] = self.learner.optimizer.param_groups[0]["lr"]
         self.learner.version = self.version.value
         return updates
 
@@ -200,10 +217,10 @@ class MultiprocessingBackend:
             log.warning("the shared optimizer lock was held by the dead worker; releasing it")
         self.lock.release()  # ours just taken, or the dead worker's
 
-    def close(self) -> None:
+    def stop(self) -> None:
         if not self.processes:
             return
-        self.stop.set()
+        self.stop_event.set()
         deadline = time.monotonic() + JOIN_TIMEOUT_S
         while any(p.is_alive() for p in self.processes) and time.monotonic() < deadline:
             try:  # drain, or a worker blocks on exit flushing its queue
@@ -221,3 +238,6 @@ class MultiprocessingBackend:
         self.reports.close()
         self.reports.cancel_join_thread()
         self.processes = []
+
+    def close(self) -> None:
+        pass

@@ -1,150 +1,84 @@
-"""Ray backend: rollout-worker actors compute gradients; the driver applies them first-come first-served."""
+"""Ray backend: rollout-worker actors compute gradients; the driver applies them as they arrive.
+
+Three ways for gradients to reach the learner, all through the same worker and learner verbs:
+- one optimizer step per gradient (`--no-batch-gradients`: the A3C paper's driver);
+- batched (the default): block for the first finished task, take every other one already finished, apply
+  their mean in one step and hand the new weights to each of those workers;
+- node aggregators (`--node-aggregators`, on by itself from AGGREGATE_FROM_WORKERS workers): one actor per node
+  keeps that node's workers busy and forwards their sum, so the driver makes one call per batch.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from a3c_ray.backends import BackendError, apply_or_skip
-from a3c_ray.config import Config, ConfigError
+from a3c_ray.backends import BackendError, apply_batch
+from a3c_ray.backends.ray_aggregator import AggregatorReport, GradientAggregator
+from a3c_ray.backends.ray_runtime import check_reachable, connect, first_line
+from a3c_ray.backends.ray_workers import WorkerHandle, new_rollout_worker
+from a3c_ray.config import Config
+from a3c_ray.gradient_batch import GradientBatch, Update
 from a3c_ray.learner import Learner
-from a3c_ray.results import Update
-from a3c_ray.worker import Gradients, RolloutWorker, Weights
 
 READY_TIMEOUT_S = 120.0
-CONNECT_TIMEOUT_S = 5.0
-# Below this size weights travel inside the task (Ray inlines small arguments): measured here, that beats a
-# ray.put + object-store fetch by ~18% in env steps/s. Larger models get one ray.put per version, shared.
+GET_TIMEOUT_S = 60.0
+# Below this size, weights bound for one task travel inside it (Ray inlines small arguments): measured here, that
+# beats a ray.put + object-store fetch by ~18% in env steps/s. Larger weights, or weights bound for several tasks
+# at once, get one ray.put per version, shared.
 INLINE_WEIGHTS_BYTES = 64 * 1024
 MAX_REPLACEMENTS_PER_WORKER = 10
+AGGREGATE_FROM_WORKERS = 64  # measured with experiments/driver_capacity.py (README, Scaling)
 log = logging.getLogger(__name__)
-GET_TIMEOUT_S = 60.0
-
-
-@ray.remote(num_cpus=1)
-class RayRolloutWorker:
-    """A thin actor around the core's RolloutWorker."""
-
-    def __init__(self, config: Config, index: int, incarnation: int = 0):
-        self.worker = RolloutWorker(config, index, incarnation)
-
-    def ready(self) -> str:
-        """The id of the node this worker landed on (the run reports how many nodes its workers use)."""
-        return ray.get_runtime_context().get_node_id()
-
-    def pid(self) -> int:
-        """The actor's process id, so a test can end exactly the process its run started."""
-        return os.getpid()
-
-    def compute_gradients(self, weights: Weights) -> Gradients:
-        return self.worker.compute_gradients(weights)
-
-
-def _new_actor(config: Config, index: int, incarnation: int = 0):
-    """SPREAD: on a cluster, workers go to different nodes where they can, so one lost node costs few of them.
-    Inside a placement group (a Tune trial) the workers stay in the group's bundles instead."""
-    if ray.util.get_current_placement_group() is not None:
-        return RayRolloutWorker.remote(config, index, incarnation)
-    return RayRolloutWorker.options(scheduling_strategy="SPREAD").remote(config, index, incarnation)
-
-
-def connect(address: str | None, num_cpus: int) -> bool:
-    """Attach to Ray; return True when this call started a local instance (and so owns its shutdown).
-
-    An address (flag or RAY_ADDRESS) connects to that cluster; none starts Ray on this machine.
-    """
-    if ray.is_initialized():
-        return False
-    address = address or os.environ.get("RAY_ADDRESS") or None
-    if address:
-        check_reachable(address)
-        try:
-            ray.init(address=address, logging_level=logging.WARNING)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ConfigError(f"cannot connect to the Ray cluster at {address!r} ({_first_line(exc)}); start one "
-                              "with `ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None
-        return False
-    ray.init(num_cpus=num_cpus, include_dashboard=False, dashboard_host="127.0.0.1",
-             logging_level=logging.WARNING, configure_logging=True)
-    return True
-
-
-def check_reachable(address: str) -> None:
-    """Fail in seconds with a clear line, rather than let ray.init retry an address nobody answers at."""
-    host_port = address.split("://", 1)[-1]
-    if host_port in ("auto", "local") or ":" not in host_port:
-        return
-    host, _, port = host_port.rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except ValueError:
-        raise ConfigError(f"--address {address!r} is not HOST:PORT (e.g. 127.0.0.1:6379 or auto)") from None
-    except OSError as exc:
-        reason = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or type(exc).__name__)
-        raise ConfigError(f"cannot reach the Ray cluster at --address {address!r} ({reason}); start one with "
-                          "`ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 class RayBackend:
-    """--tasks-per-worker tasks queued at each worker; the first finished is applied and its worker gets a new task
-    with the new weights. With 2 queued, a worker starts its next rollout without waiting for the driver's round
-    trip (measured: the wait was a third of a worker's time on CartPole), at the price of one more version of
-    policy lag, which the progress table reports.
+    """Workers are replaced when their task fails (actor died, node lost, exception) or they stay silent past
+    --worker-timeout-s; an aggregator that fails is replaced and its workers handed to the new one. Both are
+    counted (`restarts`, `aggregator_restarts`)."""
 
-    A worker whose task fails (actor died, node lost, exception) or stays silent past --worker-timeout-s is
-    killed and replaced by a fresh actor that gets the current weights; replacements are counted in `restarts`.
-    """
-
-    def __init__(self, config: Config, learner: Learner):
-        self.config, self.learner = config, learner
-        self.restarts = 0
-        self.actors: list = []
+    def __init__(self, config: Config, learner: Learner, make_worker=new_rollout_worker):
+        self.config, self.learner, self.make_worker = config, learner, make_worker
+        self.aggregate = config.node_aggregators if config.node_aggregators is not None else \
+            config.workers >= AGGREGATE_FROM_WORKERS
+        self.restarts = self.aggregator_restarts = 0
+        self.workers: list[WorkerHandle] = []
         self.incarnations = [0] * config.workers
-        self.pending: dict = {}  # ObjectRef -> worker index
-        self.last_heard: list[float] = []  # per worker: when it last returned (or was started)
-        self.starting: dict = {}  # worker index -> ObjectRef of a replacement's ready() call
+        self.pending: dict = {}  # ObjectRef -> worker index, or node id of an aggregator
+        self.sent: dict = {}  # ObjectRef of a worker's task -> when it was sent
+        self.last_heard: dict = {}  # worker index or aggregator node id -> when it last returned
+        self.starting: dict[int, ray.ObjectRef] = {}  # worker index -> its replacement's ready() call
         self.worker_nodes: dict[int, str] = {}  # worker index -> node id, for workers that have started
-        self.weights_ref = None  # Weights, or an ObjectRef to them for large models
-        self.weights_version = -1
+        self.aggregators: dict[str, dict] = {}  # node id -> {"actor", "workers": set, "add": {}, "remove": []}
+        self.published = (-1, None)  # (version, Weights or [ObjectRef])
+        self.replaced: set = set()  # workers and aggregators replaced during this poll
         self.owns_ray = False
 
     def check(self) -> None:
-        if not ray.is_initialized():
-            address = self.config.address or os.environ.get("RAY_ADDRESS")
-            if address:
-                check_reachable(address)
+        check_reachable(self.config.address)
 
     def start(self) -> None:
-        self.owns_ray = connect(self.config.address, max(os.cpu_count() or 1, self.config.workers))
-        self.actors = [_new_actor(self.config, i) for i in range(self.config.workers)]
+        self.owns_ray = connect(self.config)
+        self.workers = [self.make_worker(self.config, i) for i in range(self.config.workers)]
         try:
-            nodes = ray.get([actor.ready.remote() for actor in self.actors], timeout=READY_TIMEOUT_S)
-            self.worker_nodes = dict(enumerate(nodes))
+            nodes = ray.get([w.ready() for w in self.workers], timeout=READY_TIMEOUT_S)
         except ray.exceptions.GetTimeoutError:
             raise BackendError(f"{self.config.workers} Ray workers did not start within {READY_TIMEOUT_S:.0f} s; "
                                "does the cluster have a free CPU for each --workers?") from None
-        self.last_heard = [time.monotonic()] * len(self.actors)
-        for index in range(len(self.actors)):
-            for _ in range(self.config.tasks_per_worker):
-                self._submit(index)
-
-    def _submit(self, index: int) -> None:
-        if self.weights_version != self.learner.version:  # weights are built (and put) once per version
-            weights = self.learner.weights()
-            small = weights.params.nbytes < INLINE_WEIGHTS_BYTES
-            self.weights_ref = weights if small else ray.put(weights)
-            self.weights_version = self.learner.version
-        ref = self.actors[index].compute_gradients.remote(self.weights_ref)
-        self.pending[ref] = index
+        self.worker_nodes = dict(enumerate(nodes))
+        for index in range(len(self.workers)):
+            if self.aggregate:
+                self._attach(index, nodes[index])
+            else:
+                self._submit_tasks(index, self.config.tasks_per_worker)
+        try:
+            ray.get([agg["actor"].ready.remote() for agg in self.aggregators.values()], timeout=READY_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            raise BackendError(f"the gradient aggregators did not start within {READY_TIMEOUT_S:.0f} s") from None
+        self._start_new_aggregators()
 
     @property
     def nodes(self) -> int:
@@ -152,70 +86,181 @@ class RayBackend:
         return len(set(self.worker_nodes.values()))
 
     def poll(self, timeout: float) -> list[Update]:
+        self.replaced = set()
         self._check_starting()
-        ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
-        updates = []
-        for ref in ready:
-            index = self.pending.pop(ref)
-            gradients = self._result_or_replace(index, ref)
-            if gradients is None:
+        batch, returned = GradientBatch(), []
+        for ref, result in self._finished(timeout):
+            source, sent = self.pending.pop(ref, None), self.sent.pop(ref, None)
+            if source is None:  # its worker (or aggregator) was replaced a moment ago, with its queued calls
                 continue
-            updates.append(apply_or_skip(self.learner, gradients, self.config.max_policy_lag))
-            self._submit(index)
-        now = time.monotonic()
-        for index in sorted(set(self.pending.values()) - set(self.starting)):
-            if now - self.last_heard[index] > self.config.worker_timeout_s:
-                self._replace(index, f"silent for {now - self.last_heard[index]:.0f} s")
+            self.last_heard[source] = time.monotonic()
+            if isinstance(result, Exception):
+                self._replace_aggregator(source, result) if self.aggregate else self._replace(source, result)
+                continue
+            if isinstance(result, AggregatorReport):
+                batch.merge(result.batch)
+                for index, reason in result.failed.items():
+                    self._replace(index, reason)
+            else:
+                result.metrics["round_trip_s"] = self.last_heard[source] - sent
+                batch.add(result)
+            returned.append(source)
+        updates = [apply_batch(self.learner, batch, self.config.max_policy_lag)] if len(batch) else []
+        for source in returned:
+            if source in self.replaced:
+                continue  # replaced during this poll: the replacement has its calls already
+            if not self.aggregate:
+                self._submit_tasks(source, 1, len(returned))
+            elif self.aggregators[source]["workers"]:
+                self._collect(source)
+            else:  # every worker it had failed and now lives elsewhere
+                self._kill_aggregator(self.aggregators.pop(source))
+        self._check_silent()
         return updates
 
-    def _check_starting(self) -> None:
-        """Note replacements that have started. One still waiting for a free CPU (its node was lost, say) is not
-        silent: the others train on meanwhile, and its timeout starts once it runs."""
-        for index, ref in list(self.starting.items()):
-            done, _ = ray.wait([ref], timeout=0)
-            if not done:
-                continue
-            del self.starting[index]
-            node = self._result_or_replace(index, ref)
-            if node is not None:
-                self.worker_nodes[index] = node
+    def _finished(self, timeout: float) -> list[tuple]:
+        """(ref, result or the exception its get raised) for the first finished call and, when batching, every
+        other one already finished. ray.wait never raises for a failed task; ray.get of the ready ref does."""
+        refs = list(self.pending)
+        if not refs:  # every worker is being replaced or re-homed
+            time.sleep(min(timeout, 0.1))
+            return []
+        ready, rest = ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready and rest and (self.config.batch_gradients or self.aggregate):
+            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        try:
+            return list(zip(ready, ray.get(ready, timeout=GET_TIMEOUT_S)))
+        except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
+            return [(ref, self._get_one(ref)) for ref in ready]
 
-    def _result_or_replace(self, index: int, ref):
-        """The result of worker `index`'s finished call; None when the call failed and the worker was replaced.
-        ray.wait never raises for a failed task: ray.get of the ready ref does."""
-        self.last_heard[index] = time.monotonic()
+    @staticmethod
+    def _get_one(ref):
         try:
             return ray.get(ref, timeout=GET_TIMEOUT_S)
         except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
-            self._replace(index, _first_line(exc))
-            return None
+            return exc
 
-    def _replace(self, index: int, reason: str) -> None:
+    def _weights(self, tasks: int):
+        """This version's weights: inline for one small task, else one ray.put shared by every task (as [ref], so
+        an aggregator passes the reference on instead of fetching the weights)."""
+        version, weights = self.published
+        if version != self.learner.version or (tasks > 1 and not isinstance(weights, list)):
+            weights = self.learner.weights()
+            if tasks > 1 or self.aggregate or weights.params.nbytes >= INLINE_WEIGHTS_BYTES:
+                weights = [ray.put(weights)]
+            self.published = (self.learner.version, weights)
+        return weights
+
+    def _submit_tasks(self, index: int, count: int, batch_size: int = 1) -> None:
+        weights = self._weights(max(batch_size, count))
+        arg = weights[0] if isinstance(weights, list) else weights
+        now = time.monotonic()
+        for _ in range(count):
+            ref = self.workers[index].compute_gradients(arg)
+            self.pending[ref], self.sent[ref] = index, now
+
+    def _collect(self, node: str) -> None:
+        agg = self.aggregators[node]
+        ref = agg["actor"].collect.remote(self._weights(2), agg["add"], agg["remove"])
+        agg["add"], agg["remove"] = {}, []
+        self.pending[ref] = node
+
+    def _attach(self, index: int, node: str) -> None:
+        """Hand worker `index` to its node's aggregator (with the next call), creating one there if there is none;
+        _start_new_aggregators() then sends a new aggregator its first call."""
+        if node not in self.aggregators:
+            actor = GradientAggregator.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=True)) \
+                .remote(self.config.tasks_per_worker, self.config.worker_timeout_s)
+            self.aggregators[node] = {"actor": actor, "workers": set(), "add": {}, "remove": []}
+            self.last_heard[node] = time.monotonic()
+        self.aggregators[node]["workers"].add(index)
+        self.aggregators[node]["add"][index] = self.workers[index]
+
+    def _start_new_aggregators(self) -> None:
+        calling = set(self.pending.values())
+        for node in [n for n in self.aggregators if n not in calling]:
+            self._collect(node)
+
+    def _check_starting(self) -> None:
+        """Note replacements that have started (and, with aggregators, hand them to their node's). One still
+        waiting for a free CPU (its node was lost, say) is not silent: the others train on meanwhile."""
+        for index, ref in list(self.starting.items()):
+            if not ray.wait([ref], timeout=0)[0]:
+                continue
+            del self.starting[index]
+            node = self._get_one(ref)
+            if isinstance(node, Exception):
+                self._replace(index, node)
+                continue
+            self.worker_nodes[index] = node
+            self.last_heard[index] = time.monotonic()
+            if self.aggregate:
+                self._attach(index, node)
+        self._start_new_aggregators()
+
+    def _check_silent(self) -> None:
+        now, limit = time.monotonic(), self.config.worker_timeout_s
+        for source in set(self.pending.values()):
+            silent = now - self.last_heard.get(source, now)
+            if silent <= limit or (not self.aggregate and source in self.starting):
+                continue
+            reason = f"silent for {silent:.0f} s"
+            self._replace_aggregator(source, reason) if self.aggregate else self._replace(source, reason)
+
+    def _replace(self, index: int, reason) -> None:
         """Kill worker `index` and start a fresh actor in its place, with the current weights."""
         if self.restarts >= MAX_REPLACEMENTS_PER_WORKER * self.config.workers:
             raise BackendError(f"Ray workers keep failing ({self.restarts} replaced; last: worker {index}, "
-                               f"{reason}); no healthy worker is left")
-        log.warning("Ray worker %d failed (%s); replacing it", index, reason)
-        try:
-            ray.kill(self.actors[index], no_restart=True)
-        except ray.exceptions.RayError:
-            pass  # already gone
-        self.pending = {ref: i for ref, i in self.pending.items() if i != index}  # its queued tasks die with it
+                               f"{_text(reason)}); no healthy worker is left")
+        log.warning("Ray worker %d failed (%s); replacing it", index, _text(reason))
+        self.replaced.add(index)
+        self.workers[index].kill()
+        self.pending = {ref: s for ref, s in self.pending.items() if s != index}  # its queued tasks die with it
+        self.sent = {ref: t for ref, t in self.sent.items() if ref in self.pending}
+        for agg in self.aggregators.values():
+            agg["workers"].discard(index)
         self.incarnations[index] += 1
         self.restarts += 1
-        self.actors[index] = _new_actor(self.config, index, self.incarnations[index])
+        self.workers[index] = self.make_worker(self.config, index, self.incarnations[index])
         self.worker_nodes.pop(index, None)
-        self.starting[index] = self.actors[index].ready.remote()
+        self.starting[index] = self.workers[index].ready()
         self.last_heard[index] = time.monotonic()
-        for _ in range(self.config.tasks_per_worker):
-            self._submit(index)
+        if not self.aggregate:
+            self._submit_tasks(index, self.config.tasks_per_worker)
+
+    def _replace_aggregator(self, node: str, reason) -> None:
+        """A lost aggregator: each of its workers is asked where it is; one that answers goes to a (new) aggregator
+        on its node, one that died with the node is replaced like any failed worker (see _check_starting)."""
+        log.warning("gradient aggregator on node %s failed (%s); re-homing its workers", node[:8], _text(reason))
+        agg = self.aggregators.pop(node)
+        self.replaced.add(node)
+        self._kill_aggregator(agg)
+        self.pending = {ref: s for ref, s in self.pending.items() if s != node}
+        self.aggregator_restarts += 1
+        for index in agg["workers"]:
+            self.starting[index] = self.workers[index].ready()
+            self.last_heard[index] = time.monotonic()
+
+    @staticmethod
+    def _kill_aggregator(agg: dict) -> None:
+        try:
+            ray.kill(agg["actor"], no_restart=True)
+        except ray.exceptions.RayError:
+            pass
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        for agg in self.aggregators.values():
+            self._kill_aggregator(agg)
+        self.workers, self.pending, self.sent, self.starting, self.aggregators = [], {}, {}, {}, {}
 
     def close(self) -> None:
-        for actor in self.actors:
-            try:
-                ray.kill(actor)
-            except ray.exceptions.RayError:
-                pass
-        self.actors, self.pending, self.starting = [], {}, {}
+        """Shut Ray down if this run started it; a Ray the user started (or a cluster) is left running."""
         if self.owns_ray:
+            self.owns_ray = False
             ray.shutdown()
+
+
+def _text(reason) -> str:
+    return first_line(reason) if isinstance(reason, BaseException) else str(reason)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from a3c_ray.backends import apply_or_skip
+from a3c_ray.backends import apply_batch
 from a3c_ray.config import Config
+from a3c_ray.gradient_batch import Update
 from a3c_ray.learner import Learner
-from a3c_ray.results import Update
 from a3c_ray.worker import RolloutWorker
 
 
@@ -26,9 +26,13 @@ class SerialBackend:
     def poll(self, timeout: float) -> list[Update]:
         worker = self.workers[self.turn % len(self.workers)]
         self.turn += 1
-        return [apply_or_skip(self.learner, worker.compute_gradients(self.learner.weights()),
+        return [apply_batch(self.learner, worker.compute_gradients(self.learner.weights()),
                               self.config.max_policy_lag)]
 
-    def close(self) -> None:
+    def stop(self) -> None:
         for worker in self.workers:
             worker.close()
+        self.workers = []
+
+    def close(self) -> None:
+        pass

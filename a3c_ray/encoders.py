@@ -1,0 +1,85 @@
+"""Encoders, chosen from the observation space: vectors get an MLP, images (3-D Box) a small CNN.
+
+Images arrive as the env gives them, uint8 or float, HWC or CHW; the CNN scales uint8 to [0, 1] and moves the
+channels first itself, so rollouts store observations as they are (uint8 stays uint8: 4x less to keep and send).
+CNN by size: MinAtar's (conv16 3x3 + FC128) up to 16x16, ikostrikov's A3C stack (4 x conv32 3x3 stride 2) up to
+42x42, the Nature-DQN stack from there (84x84 Atari).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def mlp(sizes: list[int], activation: type[nn.Module], out_gain: float = np.sqrt(2),
+        last: type[nn.Module] | None = None) -> nn.Sequential:
+    """Linear layers with orthogonal init; `activation` between them, `last` (if any) after the last one."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = nn.Linear(n_in, n_out)
+        final = i == len(sizes) - 2
+        nn.init.orthogonal_(linear.weight, gain=out_gain if final else np.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        if not final:
+            layers.append(activation())
+        elif last is not None:
+            layers.append(last())
+    return nn.Sequential(*layers)
+
+
+def is_image(observation_space) -> bool:
+    return len(observation_space.shape) == 3
+
+
+def channels_last(shape: tuple[int, ...]) -> bool:
+    """HWC when the last axis is the smaller end (84x84x3, MinAtar's 10x10x4), else CHW (4x84x84)."""
+    return shape[-1] < shape[0]
+
+
+def make_encoder(observation_space, config) -> tuple[nn.Module | None, int]:
+    """(None, obs size) for vectors, whose MLP the model builds; (CNN, its feature size) for images."""
+    shape = tuple(observation_space.shape)
+    if not is_image(observation_space):
+        return None, int(np.prod(shape))
+    encoder = ImageEncoder(shape, np.dtype(observation_space.dtype) == np.uint8)
+    return encoder, encoder.features
+
+
+class ImageEncoder(nn.Module):
+    def __init__(self, shape: tuple[int, int, int], uint8: bool):
+        super().__init__()
+        self.hwc, self.uint8 = channels_last(shape), uint8
+        c, h, w = (shape[2], shape[0], shape[1]) if self.hwc else shape
+        side = min(h, w)
+        if side <= 16:  # MinAtar (Young & Tian 2019)
+            convs = [nn.Conv2d(c, 16, 3, stride=1), nn.ReLU()]
+            hidden = 128
+        elif side <= 42:  # ikostrikov/pytorch-a3c
+            convs = [layer for i in range(4) for layer in (nn.Conv2d(c if i == 0 else 32, 32, 3, 2, 1), nn.ELU())]
+            hidden = 256
+        else:  # Nature DQN (Mnih et al. 2015)
+            convs = [nn.Conv2d(c, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2), nn.ReLU(),
+                     nn.Conv2d(64, 64, 3, 1), nn.ReLU()]
+            hidden = 512
+        self.convs = nn.Sequential(*convs, nn.Flatten())
+        for layer in self.convs:
+            if isinstance(layer, nn.Conv2d):
+                nn.init.orthogonal_(layer.weight, gain=np.sqrt(2))
+                nn.init.zeros_(layer.bias)
+        with torch.no_grad():
+            flat = self.convs(torch.zeros(1, c, h, w)).shape[1]
+        self.fc = mlp([flat, hidden], nn.ReLU, last=nn.ReLU)
+        self.features = hidden
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs.float()
+        if self.uint8:
+            x = x / 255.0
+        if self.hwc:
+            x = x.permute(0, 3, 1, 2)
+        return self.fc(self.convs(x))

@@ -1,0 +1,46 @@
+"""Pixel suites from optional extras: MinAtar (`MinAtar/...`) and Atari (`ALE/...`, ale-py, whose wheel carries the
+ROMs, so nothing is downloaded). Their ids register on first use; a missing extra is one clear error.
+
+Atari gets the standard preprocessing (Machado et al. 2018 / SB3's AtariWrapper without reward clipping): 30
+no-op starts, the max of the last 2 of every 4 frames, 84x84 grayscale, 4 frames stacked (uint8, CHW). v5's
+sticky actions (0.25) stay. MinAtar observations (10x10 boolean channels, HWC) go to the CNN as they are.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+SUITES = {"ALE/": ("ale_py", "atari"), "MinAtar/": ("minatar", "minatar")}
+
+
+class ExtraMissing(ImportError):
+    pass
+
+
+def prepare(env_id: str) -> None:
+    """Register the suite of `env_id`, if it belongs to one, importing its package."""
+    for prefix, (package, extra) in SUITES.items():
+        if not env_id.startswith(prefix) or env_id in gym.registry:
+            continue
+        try:
+            if package == "ale_py":
+                import ale_py
+
+                gym.register_envs(ale_py)
+            else:
+                import minatar.gym
+
+                minatar.gym.register_envs()
+        except ImportError:
+            raise ExtraMissing(f"env {env_id!r} needs the {extra} extra: pip install \"a3c-ray[{extra}]\"") from None
+
+
+def make(env_id: str, render_mode: str | None = None) -> gym.Env:
+    """gymnasium.make, with Atari's preprocessing for ALE ids."""
+    options = {"render_mode": render_mode} if render_mode else {}  # not every env takes the argument
+    if not env_id.startswith("ALE/"):
+        return gym.make(env_id, disable_env_checker=True, **options)
+    env = gym.make(env_id, frameskip=1, disable_env_checker=True, **options)  # the wrapper below skips frames
+    env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True,
+                                          terminal_on_life_loss=False, scale_obs=False)
+    return gym.wrappers.FrameStackObservation(env, 4)

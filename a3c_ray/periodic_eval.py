@@ -1,0 +1,159 @@
+"""Greedy evaluation during training, in a process of its own (SB3's EvalCallback, off the critical path).
+
+The driver hands the evaluator the weights and normaliser statistics of one version (a Weights, taken together)
+and reads the result when it is ready; it never waits for it. One evaluation runs at a time. Each round starts
+its episodes from new seeds, so picking the best round does not pick the luckiest starts over and over.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, save_checkpoint
+from a3c_ray.config import Config
+from a3c_ray.envs import make_env
+from a3c_ray.errors import EvalError  # noqa: F401  (re-exported here)
+from a3c_ray.evaluation import build_policy, greedy_returns
+from a3c_ray.model import set_flat_weights
+from a3c_ray.results import Recorder
+from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
+from a3c_ray.worker import Weights
+
+EVAL_SEED = 20_000  # training envs use seed + 1000 * worker, `a3c-ray evaluate` 10_000 + k
+
+
+@dataclass
+class EvalResult:
+    weights: Weights  # what was evaluated: parameters and normaliser statistics of one version
+    env_steps: int  # training env steps when the weights were taken
+    returns: list[float]
+    seconds: float  # how long the evaluation itself took
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.returns))
+
+
+def serve(config: Config, requests, results) -> None:
+    """Body of the evaluation process: build the env and model once, then evaluate what arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops us
+    torch.set_num_threads(1)
+    model, normalizer = build_policy(config)
+    env = make_env(config.env)
+    for round_, (params, stats) in enumerate(iter(requests.get, None)):
+        start = time.perf_counter()
+        set_flat_weights(model, params)
+        normalizer.load(stats)
+        returns = greedy_returns(model, normalizer, env, config.eval_episodes,
+                                 EVAL_SEED + config.seed * 7919 + round_ * config.eval_episodes,
+                                 squash_actions=config.squash_actions)
+        results.put((returns, time.perf_counter() - start))
+    env.close()
+
+
+class PeriodicEvaluator:
+    def __init__(self, config: Config):
+        ctx = multiprocessing.get_context("spawn")
+        self.requests, self.results = ctx.Queue(), ctx.Queue()
+        self.process = ctx.Process(target=serve, args=(config, self.requests, self.results), daemon=True,
+                                   name="a3c-eval")
+        self.process.start()  # starts while the backend starts: its imports overlap the workers'
+        self.running: tuple[Weights, int] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.running is not None
+
+    def submit(self, weights: Weights, env_steps: int) -> None:
+        """Evaluate these weights next (call when not busy)."""
+        self.running = (weights, env_steps)
+        self.requests.put((weights.params, weights.normalizer))
+
+    def poll(self, wait_s: float = 0.0) -> EvalResult | None:
+        """The finished evaluation, if there is one, waiting up to `wait_s` for it (0: never blocks)."""
+        if self.running is None:
+            return None
+        try:
+            returns, seconds = self.results.get(timeout=wait_s) if wait_s > 0 else self.results.get_nowait()
+        except queue.Empty:
+            if not self.process.is_alive():
+                raise EvalError(self._death()) from None
+            return None
+        (weights, env_steps), self.running = self.running, None
+        return EvalResult(weights, env_steps, returns, seconds)
+
+    def _death(self) -> str:
+        if self.process.exitcode == EXIT_SCRIPT_REIMPORTED:
+            return NO_MAIN_GUARD
+        return (f"the evaluation process (pid {self.process.pid}) died with exit code {self.process.exitcode}; "
+                "see its output above, or pass --eval-interval-steps 0 to train without it")
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.requests.put(None)
+            self.process.join(timeout=2.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2.0)
+        self.requests.cancel_join_thread()
+        self.results.cancel_join_thread()
+
+
+class EvaluationSchedule:
+    """Every --eval-interval-steps env steps, the learner's current weights and statistics go to the evaluator;
+    results are recorded, and the best weights saved as best_checkpoint.pt.
+
+    The evaluator shares the machine with the workers, so it may take at most DUTY of the wall time: after an
+    evaluation that took d seconds, the next one waits d * (1 / DUTY - 1) seconds at least (a long episode of a
+    good policy costs more than the interval's worth of training)."""
+
+    DUTY = 0.25
+
+    def __init__(self, config: Config, run_dir: Path, env_steps: int):
+        self.config, self.run_dir = config, run_dir
+        self.next_at = env_steps + config.eval_interval_steps
+        self.not_before = 0.0  # clock time the duty cap allows the next evaluation at
+        self.evaluator = PeriodicEvaluator(config)
+        self.model = None  # built on the first best result, to write its state dict
+
+    def step(self, learner, recorder: Recorder, now: float) -> None:
+        self._record(self.evaluator.poll(), recorder, now)
+        if not self.evaluator.busy and recorder.env_steps >= self.next_at and now >= self.not_before:
+            self.evaluator.submit(learner.weights(), recorder.env_steps)
+            self.next_at = recorder.env_steps + self.config.eval_interval_steps
+
+    def finish(self, recorder: Recorder, clock, wait_s: float = 60.0) -> None:
+        """At the end of a run: the evaluation still running is awaited (up to `wait_s`) and recorded."""
+        self._record(self.evaluator.poll(wait_s), recorder, clock())
+
+    def _record(self, result: EvalResult | None, recorder: Recorder, now: float) -> None:
+        if result is None:
+            return
+        self.not_before = now + result.seconds * (1 / self.DUTY - 1)
+        if recorder.record_eval(result.weights.version, result.env_steps, result.returns, now):
+            self._save_best(result)
+
+    def _save_best(self, result: EvalResult) -> None:
+        if self.model is None:
+            self.model = build_policy(self.config)[0]
+        set_flat_weights(self.model, result.weights.params)
+        save_checkpoint(self.run_dir / BEST_CHECKPOINT_NAME, config=self.config, model_state=self.model.state_dict(),
+                        optimizer_state={}, normalizer_state=result.weights.normalizer,
+                        counters={"version": result.weights.version, "env_steps": result.env_steps,
+                                  "eval_return_mean": result.mean, "eval_return_std": result.std,
+                                  "eval_episodes": len(result.returns)})
+
+    def close(self) -> None:
+        self.evaluator.close()

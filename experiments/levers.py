@@ -1,0 +1,87 @@
+"""Ablation of the continuous-control levers on Pendulum-v1: each lever on its own against the preset, 3 seeds.
+
+    python experiments/levers.py                      # every lever below, Ray backend, seeds 0-2
+    python experiments/levers.py --levers base,samples_64 --backends ray,mp --seeds 0,1,2,3
+    python experiments/levers.py --quick              # two levers, one seed, short budget
+
+Every run stops when its greedy evaluation reaches -200 (the default "solved"), or at the budget. Writes
+`<out>/runs.csv` (one row per run) and `<out>/levers.md` (median [min, max] per lever and backend): env steps and
+training seconds to solved, the greedy return of the kept policy (`a3c-ray evaluate`, 20 episodes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from a3c_ray import evaluate, make_config, train
+from a3c_ray.atomic import atomic_write_text
+from common import local_ray, output_dir, parser
+
+LEVERS = {  # name -> overrides of the Pendulum-v1 preset
+    "base": {},
+    "samples_128": {"envs_per_worker": 8},  # 8 envs x 16 steps per gradient (preset: 32 x 16 = 512)
+    "samples_64": {"envs_per_worker": 8, "rollout_length": 8},
+    "lr_linear": {"lr_schedule": "linear"},
+    "log_std_-1": {"log_std_init": -1.0},
+    "gae_0.9_vf_0.4": {"gae_lambda": 0.9, "value_coef": 0.4},
+    "squash": {"squash_actions": True},
+}
+
+
+def run(env_id: str, lever: str, overrides: dict, backend: str, seed: int, budget_steps: int, budget_s: float,
+        out) -> dict:
+    config = make_config(env_id, backend=backend, seed=seed, stop_steps=budget_steps, stop_seconds=budget_s,
+                         progress_bar=False, out=str(out / f"{lever}-{backend}-s{seed}"), overwrite=True, **overrides)
+    s = train(config).summary
+    greedy = evaluate(config.out, episodes=20)
+    row = {"lever": lever, "backend": backend, "seed": seed, "solved": s["solved"],
+           "env_steps_to_solve": s["env_steps_to_solve"], "time_to_solve_s": s["time_to_solve_s"],
+           "env_steps": s["env_steps"], "training_s": s["training_s"], "env_steps_per_s": s["env_steps_per_s"],
+           "best_eval_return": s["best_eval_return"], "greedy_return": float(np.mean(greedy))}
+    print(row, flush=True)
+    return row
+
+
+def table(runs: pd.DataFrame) -> str:
+    def cell(values: pd.Series, fmt: str) -> str:
+        values = pd.to_numeric(values, errors="coerce").dropna()
+        return "–" if values.empty else f"{values.median():{fmt}} [{values.min():{fmt}}, {values.max():{fmt}}]"
+
+    lines = ["| lever | backend | seeds | solved | env steps to solved | training s to solved | greedy return "
+             "(20 episodes) | env steps/s |", "|---|---|---|---|---|---|---|---|"]
+    for (lever, backend), g in runs.groupby(["lever", "backend"], sort=False):
+        lines.append(f"| {lever} | {backend} | {len(g)} | {int(g['solved'].sum())} | "
+                     f"{cell(g['env_steps_to_solve'], ',.0f')} | {cell(g['time_to_solve_s'], '.1f')} | "
+                     f"{cell(g['greedy_return'], '.0f')} | {cell(g['env_steps_per_s'], ',.0f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    options = parser(__doc__.splitlines()[0], "pendulum_levers")
+    options.add_argument("--env", default="Pendulum-v1")
+    options.add_argument("--levers", default=",".join(LEVERS))
+    options.add_argument("--backends", default="ray")
+    options.add_argument("--seeds", default="0,1,2")
+    options.add_argument("--budget-steps", type=int, default=2_000_000)
+    options.add_argument("--budget-s", type=float, default=120.0)
+    args = options.parse_args()
+    out = output_dir(args, "pendulum_levers")
+    levers = ["base", "samples_64"] if args.quick else args.levers.split(",")
+    seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
+    budget_steps, budget_s = (300_000, 30.0) if args.quick else (args.budget_steps, args.budget_s)
+    rows = []
+    with local_ray():
+        for lever in levers:
+            for backend in args.backends.split(","):
+                for seed in seeds:
+                    rows.append(run(args.env, lever, LEVERS[lever], backend, seed, budget_steps, budget_s,
+                                    out / "runs"))
+                    runs = pd.DataFrame(rows)
+                    atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
+                    atomic_write_text(out / "levers.md", table(runs))
+    print(table(pd.DataFrame(rows)))
+
+
+if __name__ == "__main__":
+    main()

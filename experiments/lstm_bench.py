@@ -1,0 +1,133 @@
+"""A3C-LSTM on a task that needs memory: a3c_ray/CartPoleNoVel-v1 (CartPole without its velocities).
+
+    python experiments/lstm_bench.py            # 3 seeds: --lstm, no LSTM, sb3-contrib RecurrentPPO (RL-Zoo)
+    python experiments/lstm_bench.py --quick    # 1 seed, 120 s budgets
+
+Every system runs in this one invocation on this machine, with the same budget (600 s of training by default).
+a3c_ray runs its CLI defaults (`--lstm` or not), stops when its greedy evaluation reaches 475, and its kept
+policy is then evaluated (`a3c-ray evaluate`, 100 episodes). RecurrentPPO uses RL-Zoo's CartPoleNoVel-v1 entry
+(hyperparams/ppo_lstm.yml) and stops when its last 100 training episodes average 475; its final policy is
+evaluated greedily (LSTM state carried) over 100 episodes. Last, the cost of the LSTM where no memory is
+needed: env steps/s on CartPole-v1 with and without --lstm (20 s each, no early stop).
+
+Writes `<out>/runs.csv`, `<out>/lstm.md`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from a3c_ray import evaluate, make_config, train
+from a3c_ray.atomic import atomic_write_text
+from common import local_ray, output_dir, parser, sb3_stop_callback
+
+ENV = "a3c_ray/CartPoleNoVel-v1"
+THRESHOLD = 475.0
+RL_ZOO = dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0)  # + 8 envs
+
+
+def run_a3c(lstm: bool, seed: int, budget_s: float, out, eval_episodes: int) -> dict:
+    config = make_config(ENV, seed=seed, lstm=lstm, stop_seconds=budget_s, progress_bar=False, overwrite=True,
+                         out=str(out / f"a3c-{'lstm' if lstm else 'mlp'}-s{seed}"))
+    s = train(config).summary
+    greedy = evaluate(config.out, episodes=eval_episodes)
+    return {"system": f"a3c_ray ray{' --lstm' if lstm else ''}", "seed": seed, "solved": s["solved"],
+            "time_to_solve_s": s["time_to_solve_s"], "env_steps_to_solve": s["env_steps_to_solve"],
+            "training_s": s["training_s"], "env_steps_per_s": s["env_steps_per_s"],
+            "best_train_mean": s["best_episode_return_mean"], "best_eval_return": s["best_eval_return"],
+            "greedy_return": float(np.mean(greedy))}
+
+
+def run_recurrent_ppo(seed: int, budget_s: float, eval_episodes: int) -> dict:
+    import gymnasium as gym
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    torch.set_num_threads(1)
+    env = make_vec_env(ENV, n_envs=8, seed=seed)
+    schedule = lambda start: (lambda progress: start * progress)  # noqa: E731  RL-Zoo's lin_<start>
+    model = RecurrentPPO("MlpLstmPolicy", env, seed=seed, device="cpu", verbose=0, learning_rate=schedule(1e-3),
+                         clip_range=schedule(0.2), **RL_ZOO)
+    callback = sb3_stop_callback(THRESHOLD, budget_s)
+    model.learn(total_timesteps=10**9, callback=callback)
+    elapsed = time.perf_counter() - callback.start
+    eval_env, returns = gym.make(ENV), []
+    for k in range(eval_episodes):
+        obs, _ = eval_env.reset(seed=10_000 + k)
+        state, start, total, done = None, np.ones(1, dtype=bool), 0.0, False
+        while not done:
+            action, state = model.predict(obs[None], state=state, episode_start=start, deterministic=True)
+            obs, reward, terminated, truncated, _ = eval_env.step(int(action[0]))
+            start, total, done = np.zeros(1, dtype=bool), total + reward, terminated or truncated
+        returns.append(total)
+    return {"system": "sb3-contrib RecurrentPPO (RL-Zoo)", "seed": seed, "solved": callback.solved_at is not None,
+            "time_to_solve_s": callback.solved_at[0] if callback.solved_at else None,
+            "env_steps_to_solve": callback.solved_at[1] if callback.solved_at else None, "training_s": elapsed,
+            "env_steps_per_s": model.num_timesteps / elapsed, "best_train_mean": callback.best_return_mean(),
+            "best_eval_return": None, "greedy_return": float(np.mean(returns))}
+
+
+def lstm_cost(seconds: float, out) -> list[dict]:
+    rows = []
+    for lstm in (False, True):
+        config = make_config("CartPole-v1", stop_at_threshold=False, lstm=lstm, stop_seconds=seconds, seed=100,
+                             eval_interval_steps=0, progress_bar=False, overwrite=True,
+                             out=str(out / f"cost-{'lstm' if lstm else 'mlp'}"))
+        rows.append({"env": "CartPole-v1", "lstm": lstm, "env_steps_per_s": train(config).summary["env_steps_per_s"]})
+    return rows
+
+
+def markdown(runs: pd.DataFrame, cost: pd.DataFrame) -> str:
+    def cell(values, fmt):
+        values = pd.to_numeric(values, errors="coerce").dropna()
+        return "–" if values.empty else f"{values.median():{fmt}} [{values.min():{fmt}}, {values.max():{fmt}}]"
+
+    lines = [f"| system | seeds | reached {THRESHOLD:.0f} | training s to {THRESHOLD:.0f} | env steps to "
+             f"{THRESHOLD:.0f} | best 100-episode training mean | greedy return (100 episodes) | env steps/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for system, g in runs.groupby("system", sort=False):
+        lines.append(f"| {system} | {len(g)} | {int(g['solved'].sum())} | {cell(g['time_to_solve_s'], '.1f')} | "
+                     f"{cell(g['env_steps_to_solve'], ',.0f')} | {cell(g['best_train_mean'], '.0f')} | "
+                     f"{cell(g['greedy_return'], '.0f')} | {cell(g['env_steps_per_s'], ',.0f')} |")
+    if len(cost):
+        plain, lstm = cost.set_index("lstm")["env_steps_per_s"][False], cost.set_index("lstm")["env_steps_per_s"][True]
+        lines += ["", "| CartPole-v1 (full observations) | env steps/s |", "|---|---|",
+                  f"| no LSTM | {plain:,.0f} |", f"| --lstm | {lstm:,.0f} ({lstm / plain:.2f}x) |"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    options = parser(__doc__.splitlines()[0], "lstm")
+    options.add_argument("--budget-s", type=float, default=600.0)
+    options.add_argument("--no-baseline", action="store_true", help="skip RecurrentPPO")
+    args = options.parse_args()
+    out = output_dir(args, "lstm")
+    seeds, budget = ([0], 120.0) if args.quick else ([0, 1, 2], args.budget_s)
+    episodes = 20 if args.quick else 100
+    rows: list[dict] = []
+
+    def save(cost: list[dict]) -> None:
+        atomic_write_text(out / "runs.csv", pd.DataFrame(rows).to_csv(index=False))
+        atomic_write_text(out / "lstm.md", markdown(pd.DataFrame(rows), pd.DataFrame(cost)))
+
+    with local_ray():
+        for seed in seeds:
+            rows.append(run_a3c(True, seed, budget, out / "runs", episodes))
+            print(rows[-1], flush=True)
+            rows.append(run_a3c(False, seed, budget, out / "runs", episodes))
+            print(rows[-1], flush=True)
+            if not args.no_baseline:
+                rows.append(run_recurrent_ppo(seed, budget, episodes))
+                print(rows[-1], flush=True)
+            save([])
+        cost = lstm_cost(10.0 if args.quick else 20.0, out / "runs")
+    save(cost)
+    print((out / "lstm.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

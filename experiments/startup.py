@@ -1,0 +1,137 @@
+"""Wall time of the commands a new user runs first, and where it goes.
+
+    python experiments/startup.py                          # this checkout, 3 runs of each command
+    python experiments/startup.py --tree /tmp/old --label before   # another checkout of a3c_ray, same machine
+
+Commands (as `python -m a3c_ray ...`, which is what the `a3c-ray` script runs): `--help`; `train --env
+CartPole-v1` (what `make train` runs, defaults, into a fresh directory); `evaluate RUN --episodes 1`. For the
+training command the stdout timestamps split the wall time into: until the summary line, and after it (Ray's
+teardown, for instance). The run's own summary gives start-up (Ray and workers) and training seconds; the rest
+before start-up is imports and set-up. Medians over the runs, with [min, max].
+
+Appends to `<out>/startup.csv` (one row per command and label) and rewrites `<out>/startup.md`; with
+`--importtime`, also writes the slowest imports of `a3c_ray.cli` to `<out>/importtime-<label>.txt`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from a3c_ray.atomic import atomic_write_text
+from common import output_dir, parser
+
+
+def timed(cmd: list[str], env: dict, cwd: str) -> tuple[float, float | None, str]:
+    """(wall seconds, seconds until a line starting 'CartPole-v1:' appeared on stdout, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=cwd)
+    summary_at, lines = None, []
+    for line in proc.stdout:
+        lines.append(line)
+        if summary_at is None and line.startswith("CartPole-v1:"):
+            summary_at = time.perf_counter() - start
+    proc.wait()
+    if proc.returncode:
+        raise RuntimeError(f"{cmd} exited with {proc.returncode}: {''.join(lines)[-2000:]}")
+    return time.perf_counter() - start, summary_at, "".join(lines)
+
+
+def measure(label: str, tree: str | None, runs: int) -> list[dict]:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    if tree:
+        env["PYTHONPATH"] = tree
+    module = [sys.executable, "-m", "a3c_ray"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="a3c-startup-") as tmp:
+        walls = [timed([*module, "--help"], env, tmp)[0] for _ in range(runs)]
+        rows.append(row(label, "a3c-ray --help", walls))
+        walls, summaries, afters, startups, trainings = [], [], [], [], []
+        for k in range(runs):
+            out = Path(tmp) / f"run{k}"
+            wall, summary_at, _ = timed([*module, "train", "--env", "CartPole-v1", "--out", str(out),
+                                         "--no-progress-bar"], env, tmp)
+            s = json.loads((out / "summary.json").read_text())
+            walls.append(wall)
+            summaries.append(summary_at)
+            afters.append(wall - summary_at)
+            startups.append(s["startup_s"])
+            trainings.append(s["training_s"])
+        rows.append(row(label, "make train (a3c-ray train --env CartPole-v1)", walls, summary_line_s=summaries,
+                        after_summary_s=afters, startup_s=startups, training_s=trainings))
+        walls = [timed([*module, "evaluate", str(Path(tmp) / "run0"), "--episodes", "1"], env, tmp)[0]
+                 for _ in range(runs)]
+        rows.append(row(label, "a3c-ray evaluate RUN --episodes 1", walls))
+    return rows
+
+
+def row(label: str, command: str, walls: list[float], **parts: list[float]) -> dict:
+    out = {"label": label, "command": command, "runs": len(walls), **stats("wall_s", walls)}
+    for name, values in parts.items():
+        out.update(stats(name, values))
+    return out
+
+
+def stats(name: str, values: list[float]) -> dict:
+    return {name: float(np.median(values)), f"{name}_min": float(min(values)), f"{name}_max": float(max(values))}
+
+
+def importtime(label: str, tree: str | None, out: Path) -> None:
+    env = {**os.environ, **({"PYTHONPATH": tree} if tree else {})}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import a3c_ray.cli"], capture_output=True,
+                          text=True, env=env)
+    rows = []
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            _, cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
+            rows.append((int(cumulative), name))
+    top = sorted(rows, reverse=True)[:25]
+    atomic_write_text(out / f"importtime-{label}.txt", "\n".join(f"{us / 1e3:8.1f} ms  {name}" for us, name in top)
+                      + "\n")
+
+
+def markdown(table: pd.DataFrame) -> str:
+    def cell(r, name):
+        if f"{name}_min" not in r or pd.isna(r.get(name)):
+            return "–"
+        return f"{r[name]:.2f} [{r[f'{name}_min']:.2f}, {r[f'{name}_max']:.2f}]"
+
+    lines = ["| label | command | wall s | until the summary line | after it | start-up (Ray, workers) | training |",
+             "|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['label']} | {r['command']} | {cell(r, 'wall_s')} | {cell(r, 'summary_line_s')} | "
+                     f"{cell(r, 'after_summary_s')} | {cell(r, 'startup_s')} | {cell(r, 'training_s')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    options = parser(__doc__.splitlines()[0], "startup")
+    options.add_argument("--tree", help="a checkout of a3c_ray to measure instead of this one (put on PYTHONPATH)")
+    options.add_argument("--label", default="after")
+    options.add_argument("--runs", type=int, default=3)
+    options.add_argument("--importtime", action="store_true")
+    args = options.parse_args()
+    out = output_dir(args, "startup")
+    rows = measure(args.label, args.tree, 1 if args.quick else args.runs)
+    path = out / "startup.csv"
+    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    if len(table):
+        table = table[table["label"] != args.label]
+    table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    atomic_write_text(path, table.to_csv(index=False))
+    atomic_write_text(out / "startup.md", markdown(table))
+    if args.importtime:
+        importtime(args.label, args.tree, out)
+    print(markdown(table))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Batched apply: gradients summed per weight version, stale ones dropped exactly, the mean applied once."""
+
+import copy
+
+import numpy as np
+import torch
+
+from a3c_ray.backends import apply_batch
+from a3c_ray.gradient_batch import GradientBatch
+from a3c_ray.learner import Learner
+from a3c_ray.model import get_flat_weights, set_flat_grads
+from a3c_ray.normalize import RunningMeanStd
+from a3c_ray.worker import Gradients
+from conftest import tiny_config
+
+
+def grad(version: int, values, worker: int = 0, delta=None) -> Gradients:
+    return Gradients(worker, version, np.asarray(values, dtype=np.float32), 10, [(1.0, 10)],
+                     {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "grad_norm": 0.0}, delta or {})
+
+
+def test_mean_of_fresh_gradients_with_stale_and_non_finite_left_out():
+    batch = GradientBatch.of(grad(3, [1, 1]), grad(5, [2, 4], worker=1))
+    other = GradientBatch.of(grad(5, [4, 2], worker=2), grad(5, [np.nan, 0], worker=3))
+    batch.merge(other)  # an aggregator's batch into the driver's
+    assert len(batch) == 4 and batch.counts == {3: 1, 5: 2}
+    mean = batch.mean_gradient(current_version=7, max_policy_lag=3)  # version 3 is 4 behind: stale
+    np.testing.assert_allclose(mean, [3, 3])
+    assert [(i.worker, i.status, i.policy_lag) for i in batch.infos] == [
+        (0, "stale", 4), (1, "", 2), (2, "", 2), (3, "non_finite", 2)]
+    np.testing.assert_allclose(batch.mean_gradient(7, None), [7 / 3, 7 / 3])  # no limit: all finite ones
+
+
+def test_nothing_left_to_apply_is_none():
+    batch = GradientBatch.of(grad(0, [np.inf, 1]))
+    assert batch.mean_gradient(0, None) is None
+
+
+def test_merged_moments_match_one_stream():
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(size=(n, 3)) for n in (5, 8, 13)]
+    deltas = []
+    for part in parts:
+        obs, ret = RunningMeanStd((3,)), RunningMeanStd(())
+        obs.update(part)
+        ret.update(part[:, 0])
+        deltas.append({**{f"obs_{k}": v for k, v in obs.state().items()},
+                       **{f"ret_{k}": v for k, v in ret.state().items()}})
+    batch = GradientBatch.of(grad(0, [0.0], delta=deltas[0]))
+    batch.merge(GradientBatch.of(*(grad(0, [0.0], delta=d) for d in deltas[1:])))
+    whole = np.concatenate(parts)
+    merged = batch.normalizer_delta()
+    np.testing.assert_allclose(merged["obs_mean"], whole.mean(axis=0))
+    np.testing.assert_allclose(merged["obs_var"], whole.var(axis=0))
+    assert merged["obs_count"] == len(whole)
+
+
+def test_learner_steps_once_with_the_mean(tmp_path):
+    learner = Learner(tiny_config(tmp_path))
+    twin = copy.deepcopy(learner)
+    size = len(get_flat_weights(learner.model))
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=size), rng.normal(size=size)
+    update = apply_batch(learner, GradientBatch.of(grad(0, a), grad(0, b, worker=1)))
+    assert update.applied and learner.version == 1 and len(update.gradients) == 2
+    set_flat_grads(twin.model, ((a + b) / 2).astype(np.float32))  # what one step with the mean does
+    twin.optimizer.step()
+    for p, q in zip(learner.model.parameters(), twin.model.parameters()):
+        torch.testing.assert_close(p, q)
