@@ -7,9 +7,9 @@ aggregators) start without importing torch.
 from importlib import import_module
 from typing import Any
 
-from a3c_ray.registration import register_envs
+from a3c_ray.registration import register_when_gymnasium_loads
 
-register_envs()  # a3c_ray/CartPoleNoVel-v1
+register_when_gymnasium_loads()  # a3c_ray/CartPoleNoVel-v1
 
 _PUBLIC = {"Config": "a3c_ray.config", "make_config": "a3c_ray.config", "train": "a3c_ray.trainer",
            "evaluate": "a3c_ray.evaluation", "load_run": "a3c_ray.results", "load_runs": "a3c_ray.results",

@@ -22,6 +22,7 @@ from a3c_ray.supervise import TEARDOWN_LOG, native_stderr_into, report_run_dir, 
 # stay fast.
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  rich_markup_mode=None,  # click's plain help: rich alone would cost --help ~150 ms of imports
                   help="A3C for PyTorch on Ray actors (or torch.multiprocessing).")
 
 USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)

@@ -15,11 +15,12 @@ import torch
 from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, CheckpointError, load_checkpoint
 from a3c_ray.distributions import box_action
 from a3c_ray.envs import make_env
-from a3c_ray.model import ActorCritic, build_model
+from a3c_ray.model import ActorCritic, build_model, select_state
 from a3c_ray.normalize import Normalizer, normalizer_for
 from a3c_ray.video import check_video_path, first_frame, write_video
 
 EVALUATE_SEED = 10_000  # far from the training envs' seeds (seed + 1000 * worker + env index)
+MAX_SIDE_BY_SIDE = 32  # greedy episodes run together
 
 
 def load_policy(path: str | os.PathLike, which: str = "best"):
@@ -55,33 +56,51 @@ def build_policy(config) -> tuple[ActorCritic, Normalizer]:
     return model, normalizer
 
 
-def greedy_returns(model: ActorCritic, normalizer: Normalizer, env, episodes: int, seed: int,
+def greedy_returns(model: ActorCritic, normalizer: Normalizer, envs: list, episodes: int, seed: int,
                    frames: list | None = None, squash_actions: bool = False) -> list[float]:
-    """Returns of `episodes` episodes of the policy's mode, the k-th started with seed + k. With `frames`, the
-    first episode's rendered frames (reset included) are appended to it (the env renders rgb_array)."""
-    discrete = model.log_std is None
-    returns = []
-    for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        filming = frames is not None and k == 0
-        if filming:
-            frames.append(first_frame(env))
-        state = model.initial_state(1)  # the recurrent state, carried through the episode
-        total, done = 0.0, False
-        while not done:
-            with torch.inference_mode():
-                x = torch.from_numpy(normalizer.obs(np.asarray(obs)[None]))
-                params, state = model.act(x, state)
-                action = model.dist.mode(params.numpy())[0]
-            if not discrete:
-                action = box_action(action, env.action_space.low, env.action_space.high, squash_actions)
-            obs, reward, terminated, truncated, _ = env.step(int(action) if discrete else action)
-            if filming:
-                frames.append(env.render())
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
+    """Returns of `episodes` episodes of the policy's mode, the k-th started with seed + k. The episodes run side
+    by side in `envs`, one batched forward per step for those still running (len(envs) at a time). With
+    `frames`, the first episode's rendered frames (reset included) are appended to it (envs[0] renders)."""
+    returns: list[float] = []
+    for first in range(0, episodes, len(envs)):
+        batch = envs[:min(len(envs), episodes - first)]
+        returns += _side_by_side(model, normalizer, batch, seed + first, frames if first == 0 else None,
+                                 squash_actions)
     return returns
+
+
+def _side_by_side(model: ActorCritic, normalizer: Normalizer, envs: list, seed: int, frames: list | None,
+                  squash_actions: bool) -> list[float]:
+    n, space = len(envs), envs[0].action_space
+    obs = [env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]
+    if frames is not None:
+        frames.append(first_frame(envs[0]))
+    state = model.initial_state(n)  # each episode's recurrent state, carried through it
+    totals, running = np.zeros(n), np.ones(n, dtype=bool)
+    while running.any():
+        rows = np.flatnonzero(running)
+        with torch.inference_mode():
+            params, after = model.act(torch.from_numpy(normalizer.obs(np.stack([obs[i] for i in rows]))),
+                                      select_state(state, torch.from_numpy(rows)))
+        if after is not None:
+            state[0][rows], state[1][rows] = after
+        actions = model.dist.mode(params.numpy())
+        for action, i in zip(actions, rows.tolist()):
+            if model.log_std is None:
+                action = int(action)
+            else:
+                action = box_action(action, space.low, space.high, squash_actions)
+            obs[i], reward, terminated, truncated, _ = envs[i].step(action)
+            totals[i] += float(reward)
+            running[i] = not (terminated or truncated)
+            if i == 0 and frames is not None:
+                frames.append(envs[0].render())
+    return totals.tolist()
+
+
+def make_eval_envs(env_id: str, count: int, video: bool = False) -> list:
+    """`count` envs for greedy episodes side by side; the first renders frames when a video is wanted."""
+    return [make_env(env_id, render_mode="rgb_array" if video and k == 0 else None) for k in range(count)]
 
 
 def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUATE_SEED,
@@ -92,12 +111,13 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUA
     if video is not None:
         check_video_path(Path(video))
     model, normalizer, config = load_policy(run_dir, which)
-    env = make_env(config.env, render_mode="rgb_array" if video is not None else None)
+    envs = make_eval_envs(config.env, min(episodes, MAX_SIDE_BY_SIDE), video is not None)
     frames: list | None = [] if video is not None else None
     try:
-        returns = greedy_returns(model, normalizer, env, episodes, seed, frames, config.squash_actions)
+        returns = greedy_returns(model, normalizer, envs, episodes, seed, frames, config.squash_actions)
         if video is not None:
-            write_video(frames, Path(video), env.metadata.get("render_fps") or 30)
+            write_video(frames, Path(video), envs[0].metadata.get("render_fps") or 30)
         return returns
     finally:
-        env.close()
+        for env in envs:
+            env.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from contextlib import contextmanager
 
 
@@ -27,16 +28,21 @@ class Interrupts:
     @contextmanager
     def installed(self):
         """Handle SIGINT (unless the shell started us with it ignored) and SIGTERM; main thread only."""
-        previous = {}
-        try:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                if signal.getsignal(sig) is signal.SIG_IGN:
-                    continue
-                previous[sig] = signal.signal(sig, self.handler)
-        except ValueError:  # not the main thread: leave signals alone
-            pass
+        self.previous: dict = {}
+        self.take_back()
         try:
             yield self
         finally:
-            for sig, handler in previous.items():
+            for sig, handler in self.previous.items():  # only ever set from the main thread
                 signal.signal(sig, handler)
+
+    def take_back(self) -> None:
+        """(Re)install the handlers: ray.init sets its own SIGTERM handler (sys.exit) in the main thread."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals are the main thread's: leave them alone
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if current is signal.SIG_IGN or current == self.handler:
+                continue
+            self.previous.setdefault(sig, current)
+            signal.signal(sig, self.handler)

@@ -19,6 +19,7 @@ from torch import nn
 from a3c_ray.config import Config
 from a3c_ray.distributions import Categorical, DiagGaussian, distribution_for
 from a3c_ray.encoders import ACTIVATIONS, make_encoder, mlp
+from a3c_ray.optim import flatten_parameters
 
 State = tuple[torch.Tensor, torch.Tensor] | None  # the LSTM's (h, c), [N, H] each; None without a core
 
@@ -43,6 +44,7 @@ class ActorCritic(nn.Module):
             self.critic = mlp([features, *hidden, 1], act, out_gain=1.0)
         self.log_std = nn.Parameter(torch.full((self.dist.param_dim,), float(config.log_std_init))) if isinstance(
             self.dist, DiagGaussian) else None
+        self.flat = flatten_parameters(self)  # every parameter is a view into this one vector (a3c_ray.optim)
 
     @property
     def recurrent(self) -> bool:
@@ -117,13 +119,14 @@ def build_model(config: Config, observation_space, action_space) -> ActorCritic:
     return ActorCritic(observation_space, action_space, config)
 
 
-def get_flat_weights(model: nn.Module) -> np.ndarray:
+def get_flat_weights(model: ActorCritic) -> np.ndarray:
     """A copy of all parameters as one float32 array (never a view of the live tensors)."""
-    return torch.nn.utils.parameters_to_vector(model.parameters()).detach().numpy().copy()
+    return model.flat.detach().numpy().copy()
 
 
-def set_flat_weights(model: nn.Module, flat: np.ndarray) -> None:
-    torch.nn.utils.vector_to_parameters(torch.tensor(flat, dtype=torch.float32), model.parameters())
+def set_flat_weights(model: ActorCritic, flat: np.ndarray) -> None:
+    """Copy `flat` into the parameters (Ray hands over read-only arrays: copied, never wrapped)."""
+    model.flat.detach().numpy()[:] = flat
 
 
 def get_flat_grads(model: nn.Module) -> np.ndarray:

@@ -19,9 +19,8 @@ import torch
 
 from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, save_checkpoint
 from a3c_ray.config import Config
-from a3c_ray.envs import make_env
 from a3c_ray.errors import EvalError  # noqa: F401  (re-exported here)
-from a3c_ray.evaluation import build_policy, greedy_returns
+from a3c_ray.evaluation import build_policy, greedy_returns, make_eval_envs
 from a3c_ray.model import set_flat_weights
 from a3c_ray.results import Recorder
 from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
@@ -51,16 +50,17 @@ def serve(config: Config, requests, results) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops us
     torch.set_num_threads(1)
     model, normalizer = build_policy(config)
-    env = make_env(config.env)
+    envs = make_eval_envs(config.env, config.eval_episodes)
     for round_, (params, stats) in enumerate(iter(requests.get, None)):
         start = time.perf_counter()
         set_flat_weights(model, params)
         normalizer.load(stats)
-        returns = greedy_returns(model, normalizer, env, config.eval_episodes,
+        returns = greedy_returns(model, normalizer, envs, config.eval_episodes,
                                  EVAL_SEED + config.seed * 7919 + round_ * config.eval_episodes,
                                  squash_actions=config.squash_actions)
         results.put((returns, time.perf_counter() - start))
-    env.close()
+    for env in envs:
+        env.close()
 
 
 class PeriodicEvaluator:

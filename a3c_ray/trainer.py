@@ -98,6 +98,7 @@ class Trainer:
 
                     tensorboard = self.tensorboard = TensorBoardLog(self.run_dir)
                 backend.start()
+                interrupts.take_back()
                 now = time.perf_counter()
                 startup_s = now - t_begin
                 self.recorder.start_time = now
@@ -181,7 +182,8 @@ class Trainer:
 
     def counters(self) -> dict[str, int]:
         backend = self.backend
-        return {"worker_restarts": backend.restarts, "worker_nodes": backend.nodes,
+        return {"workers_running": getattr(backend, "running", self.config.workers),
+                "worker_restarts": backend.restarts, "worker_nodes": backend.nodes,
                 "node_aggregators": len(getattr(backend, "aggregators", {})),
                 "aggregator_restarts": getattr(backend, "aggregator_restarts", 0)}
 

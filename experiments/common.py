@@ -10,6 +10,7 @@ from pathlib import Path
 from a3c_ray import make_config
 
 ENVS = ["CartPole-v1", "Pendulum-v1"]
+RESULTS = Path(__file__).resolve().parent / "results"  # wherever the script is started from
 SEEDS = [0, 1, 2]
 
 
@@ -23,7 +24,7 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
 
 def output_dir(args: argparse.Namespace, name: str) -> Path:
     """--out, or experiments/results/<name>; --quick runs never write over the committed results."""
-    out = Path(args.out or f"experiments/results/{name}{'-quick' if args.quick else ''}")
+    out = Path(args.out) if args.out else RESULTS / f"{name}{'-quick' if args.quick else ''}"
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -76,6 +76,8 @@ def measure(mode: str, workers: int, task_ms: int, size: int, seconds: float) ->
 def trained(backend: RayBackend, sim: SimulatedWorkers, seconds: float):
     """(elapsed, driver CPU s, workers' busy s, lag of each accepted gradient, optimizer steps) of one window."""
     backend.start()
+    while backend.running < len(backend.workers):  # every worker up
+        backend.poll(timeout=0.5)
     run_for(backend, 2.0)  # warm-up: every worker busy, caches filled
     sim.stats(reset=True)
     cpu0, t0 = time.process_time(), time.perf_counter()

@@ -1,14 +1,12 @@
 """Batched apply: gradients summed per weight version, stale ones dropped exactly, the mean applied once."""
 
-import copy
-
 import numpy as np
 import torch
 
 from a3c_ray.backends import apply_batch
 from a3c_ray.gradient_batch import GradientBatch
 from a3c_ray.learner import Learner
-from a3c_ray.model import get_flat_weights, set_flat_grads
+from a3c_ray.model import get_flat_weights
 from a3c_ray.normalize import RunningMeanStd
 from a3c_ray.worker import Gradients
 from conftest import tiny_config
@@ -56,14 +54,17 @@ def test_merged_moments_match_one_stream():
 
 
 def test_learner_steps_once_with_the_mean(tmp_path):
-    learner = Learner(tiny_config(tmp_path))
-    twin = copy.deepcopy(learner)
+    config = tiny_config(tmp_path)
+    torch.manual_seed(0)
+    learner = Learner(config)
+    torch.manual_seed(0)
+    twin = Learner(config)  # the same initial weights
     size = len(get_flat_weights(learner.model))
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=size), rng.normal(size=size)
     update = apply_batch(learner, GradientBatch.of(grad(0, a), grad(0, b, worker=1)))
     assert update.applied and learner.version == 1 and len(update.gradients) == 2
-    set_flat_grads(twin.model, ((a + b) / 2).astype(np.float32))  # what one step with the mean does
-    twin.optimizer.step()
-    for p, q in zip(learner.model.parameters(), twin.model.parameters()):
+    twin.optimizer.step(twin.model.flat, torch.from_numpy(((a + b) / 2).astype(np.float32)))  # one step, the mean
+    torch.testing.assert_close(learner.model.flat, twin.model.flat)
+    for p, q in zip(learner.model.parameters(), twin.model.parameters()):  # the parameters are views of it
         torch.testing.assert_close(p, q)

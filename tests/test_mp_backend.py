@@ -8,18 +8,21 @@ import time
 import pytest
 import torch
 
-from a3c_ray.backends.mp_backend import share_optimizer_state
 from a3c_ray.learner import Learner
 from a3c_ray.trainer import Trainer
 from conftest import tiny_config
 
 
-def test_shared_optimizer_state_is_in_shared_memory(tmp_path):
-    learner = Learner(tiny_config(tmp_path, optimizer="adam"))
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_shared_optimizer_state_is_in_shared_memory(tmp_path, optimizer):
+    learner = Learner(tiny_config(tmp_path, optimizer=optimizer))
     learner.model.share_memory()
-    states = share_optimizer_state(learner.optimizer)
-    assert states and all(v.is_shared() for s in states for v in s.values())
-    assert all(isinstance(s["step"], torch.Tensor) for s in states)  # a shared counter, not a Python int
+    learner.optimizer.share_memory()
+    assert learner.model.flat.is_shared()  # the parameters are views of it: they are shared with it
+    assert all(p.is_shared() for p in learner.model.parameters())
+    state = learner.optimizer.state
+    assert all(v.is_shared() for v in state.values())
+    assert isinstance(state["step"], torch.Tensor)  # a shared counter, not a Python int
 
 
 @pytest.mark.slow

@@ -37,8 +37,7 @@ def test_evaluator_uses_the_weights_and_statistics_it_was_handed(tmp_path):
     model, normalizer = build_policy(config)  # the same evaluation, here, from the snapshot alone
     set_flat_weights(model, taken.params)
     normalizer.load(taken.normalizer)
-    env = make_env(config.env)
-    expected = greedy_returns(model, normalizer, env, 2, EVAL_SEED + config.seed * 7919)
+    expected = greedy_returns(model, normalizer, [make_env(config.env)], 2, EVAL_SEED + config.seed * 7919)
     assert result.returns == pytest.approx(expected)
     assert learner.weights().version == 6 and not np.allclose(learner.weights().normalizer["obs_mean"],
                                                              taken.normalizer["obs_mean"])

@@ -32,8 +32,8 @@ def test_stale_gradients_are_dropped_not_applied(tmp_path):
 @pytest.mark.timeout(300)
 def test_run_survives_a_worker_killed_every_few_seconds(tmp_path, ray_session):
     # the loop of single envs (not the ~2x faster batched CartPole): the run must last long enough to be hit
-    config = make_config("CartPole-v1", seed=0, stop_return=400, stop_seconds=150, progress_bar=False,
-                         native_vector_env=False, out=str(tmp_path / "run"))
+    config = make_config("CartPole-v1", seed=0, stop_return=400, stop_on_eval=False, stop_seconds=150,
+                         progress_bar=False, native_vector_env=False, out=str(tmp_path / "run"))
     trainer = Trainer(config)
     thread = threading.Thread(target=trainer.run)
     thread.start()

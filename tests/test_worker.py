@@ -36,7 +36,7 @@ def test_worker_reports_steps_episodes_and_version(tmp_path, native_vector_env):
     else:
         assert gradients.env_steps == rows
     assert gradients.episodes and all(length >= 1 for _, length in gradients.episodes)
-    assert set(gradients.metrics) == {"policy_loss", "value_loss", "entropy", "grad_norm"}
+    assert set(gradients.metrics) == {"policy_loss", "value_loss", "entropy", "grad_norm", "compute_s", "round_trip_s"}
     assert gradients.finite
 
 
@@ -68,7 +68,7 @@ def test_gradient_clipping_bounds_the_norm(tmp_path):
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
 def test_learner_optimizer_matches_the_textbook_update(tmp_path, optimizer):
-    """The learner's fast optimizer (fused / foreach) takes the same steps as torch's reference loop."""
+    """The learner's flat-vector optimizer takes the same steps as torch's reference loop."""
     import torch
 
     config = tiny_config(tmp_path, optimizer=optimizer, lr=1e-2)
@@ -86,3 +86,25 @@ def test_learner_optimizer_matches_the_textbook_update(tmp_path, optimizer):
         ref_opt.step()
     for ours, ref in zip(learner.model.parameters(), reference):
         torch.testing.assert_close(ours.detach(), ref.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_optimizer_state_of_earlier_checkpoints_loads(tmp_path):
+    """Checkpoints before the flat optimizer hold torch.optim's per-parameter state; resuming one keeps it."""
+    import torch
+
+    config = tiny_config(tmp_path, lr=1e-2)
+    learner, worker = Learner(config), RolloutWorker(config, 0)
+    params = [p.detach().clone().requires_grad_(True) for p in learner.model.parameters()]
+    torch_adam = torch.optim.Adam(params, lr=1e-2, eps=1e-5)
+    for _ in range(3):
+        grads = worker.compute_gradients(learner.weights()).grads
+        offset = 0
+        for p in params:
+            p.grad = torch.from_numpy(grads[offset:offset + p.numel()].copy()).view_as(p)
+            offset += p.numel()
+        torch_adam.step()
+    learner.optimizer.load_state_dict(torch_adam.state_dict())
+    state = learner.optimizer.state
+    assert float(state["step"]) == 3
+    torch.testing.assert_close(state["exp_avg"], torch.cat([torch_adam.state[p]["exp_avg"].reshape(-1)
+                                                            for p in params]))

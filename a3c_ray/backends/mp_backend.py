@@ -1,8 +1,8 @@
 """torch.multiprocessing backend (Hogwild, as the original): workers step a shared-memory global model.
 
-Each worker process computes gradients with the core's RolloutWorker, copies them into fresh .grad tensors of
-the shared model and steps a shared optimizer whose whole state (step counter included) lives in shared memory.
-The optimizer step holds a lock, so Adam's moments are never torn; weight reads are lock-free (Hogwild).
+Each worker process computes gradients with the core's RolloutWorker and steps the shared model's flat parameter
+vector with the shared optimizer, whose whole state (step counter included) lives in shared memory. The
+optimizer step holds a lock, so Adam's moments are never torn; weight reads are lock-free (Hogwild).
 The driver only collects reports and merges normaliser statistics.
 """
 
@@ -20,8 +20,9 @@ import torch.multiprocessing as mp
 from a3c_ray.backends import BackendError, skip_reason
 from a3c_ray.config import Config
 from a3c_ray.gradient_batch import GradientInfo, Update
-from a3c_ray.learner import Learner, build_optimizer
-from a3c_ray.model import get_flat_weights, set_flat_grads
+from a3c_ray.learner import Learner
+from a3c_ray.model import get_flat_weights
+from a3c_ray.optim import FlatOptimizer
 from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
 from a3c_ray.worker import RolloutWorker, Weights
 
@@ -29,31 +30,6 @@ JOIN_TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 120.0
 log = logging.getLogger(__name__)
 MAX_RESTARTS_PER_WORKER = 3
-
-
-def share_optimizer_state(optimizer: torch.optim.Optimizer) -> list[dict[str, torch.Tensor]]:
-    """Create every state tensor up front, in shared memory, and return them in parameter order."""
-    shared = []
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            state = optimizer.state[p]
-            if not state:
-                state["step"] = torch.zeros(())
-                if isinstance(optimizer, torch.optim.Adam):
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                else:
-                    state["square_avg"] = torch.zeros_like(p)
-            for value in state.values():
-                value.share_memory_()
-            shared.append(state)
-    return shared
-
-
-def attach_optimizer_state(optimizer: torch.optim.Optimizer, shared: list[dict[str, torch.Tensor]]) -> None:
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    for p, state in zip(params, shared):
-        optimizer.state[p] = state
 
 
 class SharedNormalizerState:
@@ -74,13 +50,11 @@ class SharedNormalizerState:
                 "ret_var": b[2 * d + 2], "ret_count": b[2 * d + 3]}
 
 
-def worker_main(config: Config, index: int, incarnation: int, model, optimizer_state, version, lock,
+def worker_main(config: Config, index: int, incarnation: int, model, optimizer: FlatOptimizer, version, lock,
                 normalizer: SharedNormalizerState, reports, stop, lr) -> None:
     """Body of one worker process: rollout, gradient, locked shared optimizer step, report; until stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops us cleanly
     worker = RolloutWorker(config, index, incarnation)
-    optimizer = build_optimizer(config, model)
-    attach_optimizer_state(optimizer, optimizer_state)
     reports.put(("ready", index))
     while not stop.is_set():
         gradients = worker.compute_gradients(Weights(version.value, get_flat_weights(model), normalizer.read()))
@@ -91,10 +65,8 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer_s
                 lag = version.value - gradients.version
                 skipped = skip_reason(gradients, lag, config.max_policy_lag)
                 if not skipped:
-                    set_flat_grads(model, gradients.grads)  # fresh tensors: never aliased with the local grads
-                    for group in optimizer.param_groups:  # the driver's schedule (--lr-schedule)
-                        group["lr"] = float(lr[0])
-                    optimizer.step()
+                    optimizer.lr = float(lr[0])  # the driver's schedule (--lr-schedule)
+                    optimizer.step(model.flat, torch.from_numpy(gradients.grads))  # read, never aliased
                     version.value += 1
         info = GradientInfo(index, gradients.version, gradients.env_steps, gradients.episodes, gradients.metrics,
                             skipped, lag)
@@ -116,7 +88,7 @@ class MultiprocessingBackend:
 
     def start(self) -> None:
         self.learner.model.share_memory()
-        self.optimizer_state = share_optimizer_state(self.learner.optimizer)
+        self.learner.optimizer.share_memory()  # its state tensors; the workers get the same object
         # no lock of its own: every increment happens under self.lock, and a lock inside Value (an RLock, owned
         # by one process) would stay held for good if a worker were killed while holding it
         self.version = self.ctx.Value("q", self.learner.version, lock=False)
@@ -125,7 +97,7 @@ class MultiprocessingBackend:
         self.normalizer.write(self.learner.normalizer.state())
         self.reports = self.ctx.Queue()
         self.stop_event = self.ctx.Event()
-        self.lr = torch.tensor([self.learner.optimizer.param_groups[0]["lr"]], dtype=torch.float64).share_memory_()
+        self.lr = torch.tensor([self.learner.optimizer.lr], dtype=torch.float64).share_memory_()
         self.processes = [self._spawn(i) for i in range(self.config.workers)]
         self._wait_ready()
 
@@ -161,7 +133,7 @@ class MultiprocessingBackend:
     def _spawn(self, index: int):
         process = self.ctx.Process(
             target=worker_main, name=f"a3c-mp-worker-{index}", daemon=True,
-            args=(self.config, index, self.incarnations[index], self.learner.model, self.optimizer_state,
+            args=(self.config, index, self.incarnations[index], self.learner.model, self.learner.optimizer,
                   self.version, self.lock, self.normalizer, self.reports, self.stop_event, self.lr))
         process.start()
         return process
@@ -182,7 +154,7 @@ class MultiprocessingBackend:
                 self.learner.normalizer.merge(delta)
             updates.append(update)
         self.normalizer.write(self.learner.normalizer.state())
-        self.lr[0] = self.learner.optimizer.param_groups[0]["lr"]
+        self.lr[0] = self.learner.optimizer.lr
         self.learner.version = self.version.value
         return updates
 

@@ -55,30 +55,35 @@ class RayBackend:
         self.aggregators: dict[str, dict] = {}  # node id -> {"actor", "workers": set, "add": {}, "remove": []}
         self.published = (-1, None)  # (version, Weights or [ObjectRef])
         self.replaced: set = set()  # workers and aggregators replaced during this poll
+        self.booting: set[int] = set()
+        self.start_deadline = float("inf")
         self.owns_ray = False
 
     def check(self) -> None:
         check_reachable(self.config.address)
 
     def start(self) -> None:
+        """Ray up and every worker created; training starts as soon as the first worker is up, and the others join
+        as they come up (16 workers on 2 cores take ~30 s to start all; the first is ready in a few)."""
         self.owns_ray = connect(self.config)
         self.workers = [self.make_worker(self.config, i) for i in range(self.config.workers)]
-        try:
-            nodes = ray.get([w.ready() for w in self.workers], timeout=READY_TIMEOUT_S)
-        except ray.exceptions.GetTimeoutError:
-            raise BackendError(f"{self.config.workers} Ray workers did not start within {READY_TIMEOUT_S:.0f} s; "
-                               "does the cluster have a free CPU for each --workers?") from None
-        self.worker_nodes = dict(enumerate(nodes))
-        for index in range(len(self.workers)):
-            if self.aggregate:
-                self._attach(index, nodes[index])
-            else:
+        self.booting = set(range(len(self.workers)))  # never started yet: a failure here is not replaced
+        self.starting = {i: w.ready() for i, w in enumerate(self.workers)}
+        self.last_heard = dict.fromkeys(range(len(self.workers)), time.monotonic())
+        if not self.aggregate:  # queued at the actors, which run them once they are up
+            for index in range(len(self.workers)):
                 self._submit_tasks(index, self.config.tasks_per_worker)
-        try:
-            ray.get([agg["actor"].ready.remote() for agg in self.aggregators.values()], timeout=READY_TIMEOUT_S)
-        except ray.exceptions.GetTimeoutError:
-            raise BackendError(f"the gradient aggregators did not start within {READY_TIMEOUT_S:.0f} s") from None
-        self._start_new_aggregators()
+        first, _ = ray.wait(list(self.starting.values()), num_returns=1, timeout=READY_TIMEOUT_S)
+        if not first:
+            raise BackendError(f"none of the {self.config.workers} Ray workers started within "
+                               f"{READY_TIMEOUT_S:.0f} s; does the cluster have a free CPU for each --workers?")
+        self.start_deadline = time.monotonic() + READY_TIMEOUT_S
+        self._check_starting()
+
+    @property
+    def running(self) -> int:
+        """Workers that are up (the others are starting, or being replaced)."""
+        return len(self.workers) - len(self.starting)
 
     @property
     def nodes(self) -> int:
@@ -182,21 +187,29 @@ class RayBackend:
             self._collect(node)
 
     def _check_starting(self) -> None:
-        """Note replacements that have started (and, with aggregators, hand them to their node's). One still
-        waiting for a free CPU (its node was lost, say) is not silent: the others train on meanwhile."""
+        """Note workers that have come up, and hand them to their node's aggregator when there are aggregators.
+        One still waiting for a free CPU (its node was lost, say) is not silent: the others train on meanwhile."""
         for index, ref in list(self.starting.items()):
             if not ray.wait([ref], timeout=0)[0]:
                 continue
             del self.starting[index]
             node = self._get_one(ref)
             if isinstance(node, Exception):
+                if index in self.booting:  # its first start failed: a replacement would fail the same way
+                    raise BackendError(f"Ray worker {index} failed to start: {_text(node)}")
                 self._replace(index, node)
                 continue
+            self.booting.discard(index)
             self.worker_nodes[index] = node
             self.last_heard[index] = time.monotonic()
             if self.aggregate:
                 self._attach(index, node)
         self._start_new_aggregators()
+        if self.booting and time.monotonic() > self.start_deadline:
+            log.warning("%d of %d Ray workers have not started after %.0f s; training goes on without them (is "
+                        "there a free CPU for each --workers?)", len(self.booting), len(self.workers),
+                        READY_TIMEOUT_S)
+            self.start_deadline = float("inf")
 
     def _check_silent(self) -> None:
         now, limit = time.monotonic(), self.config.worker_timeout_s
