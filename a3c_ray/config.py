@@ -15,6 +15,7 @@ BACKENDS = ("ray", "mp", "serial")
 OPTIMIZERS = ("adam", "rmsprop")
 ACTIVATIONS = ("tanh", "relu")
 LR_SCHEDULES = ("constant", "linear")
+GRAD_DTYPES = ("float32", "bfloat16")
 GENERIC_STOP_STEPS = 2_000_000
 
 
@@ -75,6 +76,8 @@ class Config:
                                          "sum (default: on from 64 workers)", default=None)
     ray_metrics: bool = _doc("Ray started locally: run Ray's metrics exporter and dashboard (on 127.0.0.1); off by "
                              "default. A cluster given by --address keeps its own settings", default=False)
+    grad_dtype: str = _doc("float32, or bfloat16: gradients sent as bfloat16 (half the bytes; ~3 significant "
+                           "digits), summed and applied in float32", default="float32")
     worker_timeout_s: float = _doc("replace a Ray worker that has returned nothing for this many seconds",
                                    default=120.0)
     report_interval_s: float = _doc("seconds between progress rows", default=1.0)
@@ -106,6 +109,11 @@ class Config:
             raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.grad_dtype not in GRAD_DTYPES:
+            raise ConfigError(f"--grad-dtype must be one of {', '.join(GRAD_DTYPES)}, got {self.grad_dtype!r}")
+        if self.grad_dtype != "float32" and self.backend != "ray":
+            raise ConfigError(f"--grad-dtype {self.grad_dtype} only applies to --backend ray (mp and serial hand "
+                              "gradients over in memory); drop it or use --backend ray")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.lr_schedule == "linear" and self.stop_steps is None:

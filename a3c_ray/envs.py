@@ -130,7 +130,8 @@ class EnvGroup:
             env.close()
 
 
-def obs_array(observations: list) -> np.ndarray:
+def obs_array(observations) -> np.ndarray:
     """Stacked observations: images keep their compact dtype (uint8, bool), vectors become float32."""
-    stacked = np.stack([np.asarray(o) for o in observations])
+    stacked = np.stack([np.asarray(o) for o in observations]) if isinstance(observations, list) else \
+        np.asarray(observations)
     return stacked if stacked.dtype in (np.uint8, np.bool_) else stacked.astype(np.float32)

@@ -17,7 +17,7 @@ import numpy as np
 from a3c_ray.normalize import RunningMeanStd, moments_state
 
 if TYPE_CHECKING:  # the worker module pulls in torch; the result tables import this one without it
-    from a3c_ray.worker import Gradients
+    from a3c_ray.messages import Gradients
 
 
 @dataclass
@@ -55,13 +55,14 @@ class GradientBatch:
         """Count one worker's gradient in; a non-finite one is recorded but never summed."""
         info = GradientInfo(g.worker, g.version, g.env_steps, g.episodes, g.metrics)
         self.infos.append(info)
+        values = g.values()
         if not g.finite:
             info.status = "non_finite"
         elif g.version in self.sums:
-            self.sums[g.version] += g.grads
+            self.sums[g.version] += values
             self.counts[g.version] += 1
         else:
-            self.sums[g.version] = np.array(g.grads, dtype=np.float32)  # a copy: Ray's arrays are read-only
+            self.sums[g.version] = np.array(values, dtype=np.float32)  # a copy: Ray's arrays are read-only
             self.counts[g.version] = 1
         if g.normalizer_delta and g.finite:  # a rollout that went non-finite must not poison the statistics
             self._merge_moments(g.normalizer_delta)

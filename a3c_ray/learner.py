@@ -7,10 +7,10 @@ import torch
 from a3c_ray.config import Config
 from a3c_ray.envs import make_env
 from a3c_ray.gradient_batch import GradientBatch
+from a3c_ray.messages import Gradients, Weights
 from a3c_ray.model import ActorCritic, build_model, get_flat_weights
 from a3c_ray.normalize import normalizer_for
 from a3c_ray.optim import FlatOptimizer
-from a3c_ray.worker import Gradients, Weights
 
 
 def build_optimizer(config: Config, model: ActorCritic) -> FlatOptimizer:
@@ -32,7 +32,7 @@ class Learner:
 
     def apply_gradients(self, gradients: Gradients | GradientBatch, max_policy_lag: int | None = None) -> int:
         """One optimizer step with a worker's gradient, or with the mean of a batch's finite gradients that are at
-        most `max_policy_lag` versions old (copied into fresh .grad tensors); returns the version after it, which
+        most `max_policy_lag` versions old (the flat optimizer steps the flat parameter vector); returns the version after it, which
         is unchanged when nothing was left to apply. Normaliser moments of every finite gradient are merged."""
         batch = gradients if isinstance(gradients, GradientBatch) else GradientBatch.of(gradients)
         mean = batch.mean_gradient(self.version, max_policy_lag)

@@ -133,13 +133,3 @@ def get_flat_grads(model: nn.Module) -> np.ndarray:
     """A copy of all gradients as one float32 array; missing grads count as zeros."""
     parts = [p.grad.reshape(-1) if p.grad is not None else torch.zeros(p.numel()) for p in model.parameters()]
     return torch.cat(parts).detach().numpy().copy()
-
-
-def set_flat_grads(model: nn.Module, flat: np.ndarray) -> None:
-    """Write `flat` into freshly allocated .grad tensors: copied, never aliased with the sender's."""
-    offset = 0
-    source = torch.tensor(flat, dtype=torch.float32)  # a copy: Ray hands over read-only zero-copy arrays
-    for p in model.parameters():
-        n = p.numel()
-        p.grad = source[offset:offset + n].view_as(p)
-        offset += n

@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from a3c_ray.envs import EnvGroup, StepResult, import_env_module, make_env
+from a3c_ray.envs import EnvGroup, StepResult, import_env_module, make_env, obs_array
 
 
 def has_native_vector(env_id: str) -> bool:
@@ -23,7 +23,14 @@ def has_native_vector(env_id: str) -> bool:
     except Exception:  # unknown ids get their clear error from make_env
         return False
     entry = spec.vector_entry_point
-    return isinstance(entry, str) and entry.startswith("gymnasium.envs.classic_control")
+    return isinstance(entry, str) and entry.startswith(NATIVE)
+
+
+NATIVE = ("gymnasium.envs.classic_control", "ale_py.")
+# ale-py's AtariVectorEnv does our single-env preprocessing (env_suites) in C++: the same 30 no-ops, skip 4 with
+# max-pooling, 84x84 grayscale, 4 frames, v5's sticky actions; one thread per worker process, raw rewards.
+VECTOR_KWARGS = {"ale_py.": dict(num_threads=1, reward_clipping=False, use_fire_reset=False, noop_max=30,
+                                 frameskip=4, stack_num=4, img_height=84, img_width=84, grayscale=True)}
 
 
 class NativeVectorGroup:
@@ -31,15 +38,18 @@ class NativeVectorGroup:
 
     def __init__(self, env_id: str, n: int, seed: int, **env_kwargs):
         make_env(env_id).close()  # the same clear errors and space checks as the loop
-        self.vec = gym.make_vec(import_env_module(env_id), num_envs=n, vectorization_mode="vector_entry_point",
-                                **env_kwargs)
+        bare = import_env_module(env_id)
+        entry = gym.spec(bare).vector_entry_point
+        defaults = next((kw for prefix, kw in VECTOR_KWARGS.items() if entry.startswith(prefix)), {})
+        self.vec = gym.make_vec(bare, num_envs=n, vectorization_mode="vector_entry_point",
+                                **{**defaults, **env_kwargs})
         if self.vec.metadata.get("autoreset_mode") != AutoresetMode.NEXT_STEP:
             raise ValueError(f"{env_id}: native vector env does not reset on the next step")
         self.observation_space = self.vec.single_observation_space
         self.action_space = self.vec.single_action_space
         self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
         self.n = n
-        self.obs = np.asarray(self.vec.reset(seed=seed)[0], dtype=np.float32)
+        self.obs = obs_array(self.vec.reset(seed=seed)[0])
         self.resetting = np.zeros(n, dtype=bool)  # rows whose next step is the vector env's reset step
         self.episode_returns = np.zeros(n)
         self.episode_lengths = np.zeros(n, dtype=np.int64)
@@ -51,7 +61,7 @@ class NativeVectorGroup:
         valid = ~self.resetting
         env_actions = actions.astype(np.int64) if self.discrete else actions.astype(np.float32)
         obs, rewards, term, trunc, _ = self.vec.step(env_actions)
-        obs = np.asarray(obs, dtype=np.float32)
+        obs = obs_array(obs)
         rewards = np.asarray(rewards, dtype=np.float32)
         terminated = np.asarray(term, dtype=bool) & valid
         truncated = np.asarray(trunc, dtype=bool) & valid & ~terminated

@@ -21,10 +21,10 @@ from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, save_checkpoint
 from a3c_ray.config import Config
 from a3c_ray.errors import EvalError  # noqa: F401  (re-exported here)
 from a3c_ray.evaluation import build_policy, greedy_returns, make_eval_envs
+from a3c_ray.messages import Weights
 from a3c_ray.model import set_flat_weights
 from a3c_ray.results import Recorder
-from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
-from a3c_ray.worker import Weights
+from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD, start_in
 
 EVAL_SEED = 20_000  # training envs use seed + 1000 * worker, `a3c-ray evaluate` 10_000 + k
 
@@ -64,12 +64,12 @@ def serve(config: Config, requests, results) -> None:
 
 
 class PeriodicEvaluator:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, run_dir: Path):
         ctx = multiprocessing.get_context("spawn")
         self.requests, self.results = ctx.Queue(), ctx.Queue()
         self.process = ctx.Process(target=serve, args=(config, self.requests, self.results), daemon=True,
                                    name="a3c-eval")
-        self.process.start()  # starts while the backend starts: its imports overlap the workers'
+        start_in(self.process, run_dir)  # starts while the backend starts: its imports overlap the workers'
         self.running: tuple[Weights, int] | None = None
 
     @property
@@ -125,7 +125,7 @@ class EvaluationSchedule:
         self.config, self.run_dir = config, run_dir
         self.next_at = env_steps + config.eval_interval_steps
         self.not_before = 0.0  # clock time the duty cap allows the next evaluation at
-        self.evaluator = PeriodicEvaluator(config)
+        self.evaluator = PeriodicEvaluator(config, run_dir)
         self.model = None  # built on the first best result, to write its state dict
 
     def step(self, learner, recorder: Recorder, now: float) -> None:

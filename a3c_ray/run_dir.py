@@ -41,7 +41,7 @@ def prepare_run_dir(config: Config) -> Path:
     except OSError as exc:
         raise ConfigError(f"--out {str(run_dir)!r} is not writable ({exc.strerror}); choose another directory") \
             from None
-    return run_dir
+    return run_dir.absolute()  # the cwd of a driver inside `ray job submit` can vanish (see spawn.start_in)
 
 
 def resume_config(run_dir: str | Path, **overrides) -> Config:

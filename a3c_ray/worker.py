@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from a3c_ray.config import Config
 from a3c_ray.loss import a3c_loss
+from a3c_ray.messages import Gradients, Weights, encode
 from a3c_ray.model import build_model, get_flat_grads, set_flat_weights
 from a3c_ray.native_vector import make_env_group
 from a3c_ray.normalize import moments_state, normalizer_for
 from a3c_ray.rollout import Rollout, RolloutCollector
-
-
-@dataclass
-class Weights:
-    """What the learner hands a worker: flat parameters, normaliser statistics, and their version."""
-
-    version: int
-    params: np.ndarray
-    normalizer: dict[str, np.ndarray]
-
-
-@dataclass
-class Gradients:
-    """What a worker hands back: a copied flat gradient, the version it was computed with, and what it saw."""
-
-    worker: int
-    version: int
-    grads: np.ndarray
-    env_steps: int
-    episodes: list[tuple[float, int]]
-    metrics: dict[str, float]
-    normalizer_delta: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def finite(self) -> bool:
-        return bool(np.isfinite(self.grads).all()) and all(math.isfinite(v) for v in self.metrics.values())
 
 
 def worker_seed(config: Config, index: int, incarnation: int = 0) -> int:
@@ -84,7 +57,8 @@ class RolloutWorker:
         else:
             norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
         metrics["grad_norm"] = float(norm)
-        return Gradients(self.index, version, get_flat_grads(self.model), rollout.env_steps, rollout.episodes,
+        return Gradients(self.index, version, encode(get_flat_grads(self.model), self.config.grad_dtype),
+                         rollout.env_steps, rollout.episodes,
                          metrics, moments_state(rollout.obs_moments, rollout.ret_moments))
 
     def close(self) -> None:

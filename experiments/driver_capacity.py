@@ -28,12 +28,13 @@ import torch
 
 from a3c_ray import make_config
 from a3c_ray.atomic import atomic_write_text
-from a3c_ray.backends.ray_backend import AGGREGATE_FROM_WORKERS, RayBackend
+from a3c_ray.backends.ray_backend import AGGREGATE_FROM_WORKERS, INLINE_WEIGHTS_BYTES, RayBackend
 from a3c_ray.backends.simulated import SimulatedWorkers
 from a3c_ray.learner import Learner
 from common import local_ray, output_dir, parser
 
 MODES = ("bare", "per_gradient", "batched", "aggregated")
+TASKS_PER_WORKER = 2  # queued at each worker, so that a task's round trip does not idle it (the bare loop too)
 HIDDEN = {20_000: (48, 48), 2_000_000: (512, 512)}  # CartPole actor + critic MLPs of about that many bytes
 COLUMNS = ["mode", "default", "workers", "task_ms", "grad_bytes", "demand_per_s", "gradients_per_s", "updates_per_s",
            "lag_mean", "lag_p95", "worker_busy", "driver_cpu_us_per_gradient"]
@@ -50,7 +51,7 @@ def grid(quick: bool) -> list[tuple[int, int, int]]:
 def measure(mode: str, workers: int, task_ms: int, size: int, seconds: float) -> dict:
     config = make_config("CartPole-v1", workers=workers, hidden_sizes=HIDDEN[size], progress_bar=False,
                          batch_gradients=mode != "per_gradient", node_aggregators=mode == "aggregated",
-                         tasks_per_worker=1, worker_timeout_s=60.0)
+                         tasks_per_worker=TASKS_PER_WORKER, worker_timeout_s=60.0)
     learner = Learner(config)
     num_params = sum(p.numel() for p in learner.model.parameters())
     sim = SimulatedWorkers(num_params, task_ms, hosts=min(4, workers))
@@ -97,8 +98,10 @@ def run_for(backend: RayBackend, seconds: float) -> list:
 def bare_loop(config, learner: Learner, sim: SimulatedWorkers, seconds: float):
     """Wait for the first finished task, take the other finished ones, get them all, resubmit: nothing else."""
     handles = [sim(config, i) for i in range(config.workers)]
-    weights = ray.put(learner.weights())
-    pending = {handles[i].compute_gradients(weights): i for i in range(config.workers)}
+    weights = learner.weights()  # sent as the trainer sends them: inline when small, one ray.put when large
+    if weights.params.nbytes >= INLINE_WEIGHTS_BYTES:
+        weights = ray.put(weights)
+    pending = {handles[i].compute_gradients(weights): i for i in range(config.workers) for _ in range(TASKS_PER_WORKER)}
 
     def spin(duration: float) -> int:
         done, end = 0, time.perf_counter() + duration

@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-from common import output_dir, parser
 
 from a3c_ray import evaluate, make_config, train
 from a3c_ray.atomic import atomic_write_text
+from common import output_dir, parser
 
 MODES = {"per_gradient": {"batch_gradients": False}, "batched": {}, "aggregated": {"node_aggregators": True}}
 

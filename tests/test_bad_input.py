@@ -26,6 +26,9 @@ def files(tmp_path_factory):
     done = run_cli("train", "--env", "CartPole-v1", "--backend", "serial", "--workers", "1", "--stop-steps", "500",
                    "--out", str(root / "run"), "--no-progress-bar")
     assert done.returncode == 0, done.stderr
+    done = run_cli("train", "--env", "CartPole-v1", "--backend", "serial", "--workers", "1", "--stop-steps", "300",
+                   "--lstm", "--lstm-size", "8", "--out", str(root / "lstm_run"), "--no-progress-bar")
+    assert done.returncode == 0, done.stderr
     data = (root / "run" / "checkpoint.pt").read_bytes()
     (root / "truncated.pt").write_bytes(data[: len(data) // 3])
     (root / "notes.pt").write_text("not a checkpoint")
@@ -62,6 +65,8 @@ CASES = [
     ("keep-negative", [*TRAIN, "--env", "CartPole-v1", "--keep-checkpoints", "-1"], 2, ["--keep-checkpoints", "-1"]),
     ("lr-negative", [*TRAIN, "--env", "CartPole-v1", "--lr", "-1e-3"], 2, ["--lr", "-0.001"]),
     ("workers-zero", [*TRAIN, "--env", "CartPole-v1", "--workers", "0"], 2, ["--workers", "0"]),
+    ("grad-dtype-mp", [*TRAIN, "--env", "CartPole-v1", "--backend", "mp", "--grad-dtype", "bfloat16"], 2,
+     ["--grad-dtype bfloat16", "--backend ray"]),
     ("rollout-zero", [*TRAIN, "--env", "CartPole-v1", "--rollout-length", "0"], 2, ["--rollout-length"]),
     ("gamma-high", [*TRAIN, "--env", "CartPole-v1", "--gamma", "1.5"], 2, ["--gamma", "(0, 1]", "1.5"]),
     ("lambda-zero", [*TRAIN, "--env", "CartPole-v1", "--gae-lambda", "0"], 2, ["--gae-lambda", "(0, 1]"]),
@@ -84,6 +89,13 @@ CASES = [
     ("eval-pickle", ["evaluate", "{root}/evil.pt"], 2, ["evil.pt", "untrusted"]),
     ("eval-foreign-env", ["evaluate", "{root}/foreign.pt"], 2, ["foreign.pt", "Acrobot-v1", "shapes"]),
     ("eval-episodes-zero", ["evaluate", "{root}/run", "--episodes", "0"], 2, ["--episodes", "0"]),
+    ("resume-lstm-as-mlp", ["train", "--resume", "{root}/lstm_run", "--no-lstm", "--stop-steps", "600"], 2,
+     ["lstm_run", "does not fit", "--lstm"]),
+    ("video-suffix", ["evaluate", "{root}/run", "--episodes", "1", "--video", "{root}/clip.avi"], 2,
+     ["clip.avi", ".gif or .mp4"]),
+    ("ale-unknown", ["train", "--env", "ALE/Pongg-v5"], 2, ["ALE/Pongg-v5", "ALE/Pong-v5"]),
+    ("aggregators-without-batching", [*TRAIN, "--env", "CartPole-v1", "--node-aggregators", "--no-batch-gradients"],
+     2, ["--node-aggregators", "--batch-gradients"]),
 ]
 
 
@@ -140,3 +152,39 @@ def test_interrupted_run_leaves_complete_files(tmp_path, sig):
     assert len(episodes) == summary["episodes"] > 0 and len(progress) > 0
     assert load_checkpoint(out)["counters"]["env_steps"] == summary["env_steps"]
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+SCRIPT_WITHOUT_GUARD = """
+import a3c_ray
+a3c_ray.train(a3c_ray.make_config("CartPole-v1", backend="mp", stop_steps=20000, progress_bar=False,
+                                  out={out!r}))
+"""
+
+
+@pytest.mark.timeout(180)
+def test_a_script_without_main_guard_fails_fast_naming_the_fix(tmp_path):
+    script = tmp_path / "no_guard.py"
+    script.write_text(SCRIPT_WITHOUT_GUARD.format(out=str(tmp_path / "run")))
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=150,
+                          env=cli_env(), cwd=tmp_path)
+    assert done.returncode != 0
+    assert time.monotonic() - start < 60  # not the 120 s start-up timeout
+    assert 'if __name__ == "__main__":' in done.stderr.splitlines()[-1], done.stderr[-2000:]
+    assert "bootstrapping phase" not in done.stderr  # the children left quietly, before that error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["no_guard.py", "run"]  # no stray run directories
+
+
+@pytest.mark.parametrize("env,extra,package", [("ALE/Pong-v5", "atari", "ale_py"),
+                                               ("MinAtar/Breakout-v1", "minatar", "minatar")])
+def test_missing_extra_names_the_pip_install(tmp_path, env, extra, package):
+    shadow = tmp_path / package  # the package, as if not installed: importing it fails
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('not installed (shadowed by the test)')\n")
+    environment = cli_env()
+    environment["PYTHONPATH"] = os.pathsep.join([str(tmp_path), environment["PYTHONPATH"]])
+    done = subprocess.run([sys.executable, "-m", "a3c_ray", "train", "--env", env], capture_output=True, text=True,
+                          timeout=120, env=environment)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f'pip install "a3c-ray[{extra}]"' in lines[0] and env in lines[0]

@@ -66,10 +66,11 @@ def progress_shows(out: Path, nodes: int, steps: int) -> bool:
 
 def lose_a_node_mid_run(cluster, out: Path, args: list[str], workers: int, node: str) -> dict:
     """Run the CLI on the cluster until its workers are on `workers` distinct nodes and past 50k env steps,
-    SIGKILL `node` (its raylet and everything on it), and return the run's summary once it has finished."""
+    SIGKILL `node` (its raylet and everything on it), and return the run's summary once it has finished.
+    progress.csv is rewritten with each checkpoint, so checkpoints every second let us watch the run."""
     train = subprocess.Popen([sys.executable, *train_args(out, *args, "--no-stop-at-threshold", "--address",
                                                           cluster.address, "--worker-timeout-s", "15",
-                                                          workers=workers)],
+                                                          "--checkpoint-interval-s", "1", workers=workers)],
                              env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert wait_for(lambda: progress_shows(out, nodes=workers, steps=50_000), timeout=150), \
@@ -100,7 +101,7 @@ def test_aggregators_survive_a_lost_node(cluster, tmp_path):
 @pytest.mark.timeout(300)
 def test_training_completes_after_a_node_is_lost(cluster, tmp_path):
     out = tmp_path / "run"
-    summary = lose_a_node_mid_run(cluster, out, ["--stop-steps", "700000", "--checkpoint-interval-s", "1"], 2,
+    summary = lose_a_node_mid_run(cluster, out, ["--stop-steps", "700000"], 2,
                                   "node")
     progress = pd.read_csv(out / "progress.csv")
     assert summary["stop_reason"] == "stop_steps" and summary["env_steps"] >= 700_000

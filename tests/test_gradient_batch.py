@@ -6,9 +6,9 @@ import torch
 from a3c_ray.backends import apply_batch
 from a3c_ray.gradient_batch import GradientBatch
 from a3c_ray.learner import Learner
+from a3c_ray.messages import Gradients
 from a3c_ray.model import get_flat_weights
 from a3c_ray.normalize import RunningMeanStd
-from a3c_ray.worker import Gradients
 from conftest import tiny_config
 
 
@@ -68,3 +68,16 @@ def test_learner_steps_once_with_the_mean(tmp_path):
     torch.testing.assert_close(learner.model.flat, twin.model.flat)
     for p, q in zip(learner.model.parameters(), twin.model.parameters()):  # the parameters are views of it
         torch.testing.assert_close(p, q)
+
+
+def test_bfloat16_gradients_travel_at_half_the_bytes_and_sum_in_float32():
+    from a3c_ray.messages import decode, encode
+
+    values = np.random.default_rng(2).normal(size=1000).astype(np.float32)
+    wire = encode(values, "bfloat16")
+    assert wire.nbytes == values.nbytes // 2
+    np.testing.assert_allclose(decode(wire), values, rtol=1e-2, atol=1e-6)  # bfloat16 keeps ~3 digits
+    batch = GradientBatch.of(grad(0, values), Gradients(1, 0, wire, 10, [], {"policy_loss": 0.0}))
+    assert batch.sums[0].dtype == np.float32
+    np.testing.assert_allclose(batch.mean_gradient(0, None), values, rtol=1e-2, atol=1e-6)
+    assert encode(values, "float32") is values

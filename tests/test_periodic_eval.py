@@ -23,7 +23,7 @@ def test_evaluator_uses_the_weights_and_statistics_it_was_handed(tmp_path):
     for _ in range(3):  # weights and normaliser statistics away from their initial values
         learner.apply_gradients(worker.compute_gradients(learner.weights()))
     taken = learner.weights()
-    evaluator = PeriodicEvaluator(config)
+    evaluator = PeriodicEvaluator(config, tmp_path)
     try:
         evaluator.submit(taken, env_steps=123)
         for _ in range(3):  # the learner moves on while the evaluation runs

@@ -16,7 +16,7 @@ from a3c_ray.gradient_batch import GradientBatch, Update
 if TYPE_CHECKING:  # kept out at run time: a node aggregator imports this package and needs no torch
     from a3c_ray.config import Config
     from a3c_ray.learner import Learner
-    from a3c_ray.worker import Gradients
+    from a3c_ray.messages import Gradients
 
 
 class Backend(Protocol):

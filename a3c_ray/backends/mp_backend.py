@@ -66,7 +66,7 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer: 
                 skipped = skip_reason(gradients, lag, config.max_policy_lag)
                 if not skipped:
                     optimizer.lr = float(lr[0])  # the driver's schedule (--lr-schedule)
-                    optimizer.step(model.flat, torch.from_numpy(gradients.grads))  # read, never aliased
+                    optimizer.step(model.flat, torch.from_numpy(gradients.values()))  # read, never aliased
                     version.value += 1
         info = GradientInfo(index, gradients.version, gradients.env_steps, gradients.episodes, gradients.metrics,
                             skipped, lag)

@@ -16,7 +16,7 @@ import ray
 
 from a3c_ray.backends.ray_workers import WorkerHandle
 from a3c_ray.config import Config
-from a3c_ray.worker import Gradients, Weights
+from a3c_ray.messages import Gradients, Weights
 
 METRICS = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "grad_norm": 0.0}
 
@@ -27,15 +27,17 @@ class SimulatedWorkerHost:
         self.grads = (np.random.default_rng(0).standard_normal(num_params) * 1e-4).astype(np.float32)
         self.task_s, self.env_steps = task_ms / 1000.0, env_steps_per_task
         self.busy_s, self.tasks = 0.0, 0
+        self.slots: dict[int, asyncio.Lock] = {}  # a virtual worker runs its queued tasks one after another
 
     def ready(self) -> str:
         return ray.get_runtime_context().get_node_id()
 
     async def compute_gradients(self, weights: Weights, slot: int) -> Gradients:
-        start = time.perf_counter()
-        await asyncio.sleep(self.task_s)
-        self.busy_s += time.perf_counter() - start
-        self.tasks += 1
+        async with self.slots.setdefault(slot, asyncio.Lock()):
+            start = time.perf_counter()
+            await asyncio.sleep(self.task_s)
+            self.busy_s += time.perf_counter() - start
+            self.tasks += 1
         return Gradients(slot, weights.version, self.grads, self.env_steps, [], dict(METRICS))
 
     def stats(self, reset: bool = False) -> tuple[float, int]:

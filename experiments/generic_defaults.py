@@ -1,0 +1,78 @@
+"""Envs without a preset, trained with the generic defaults: do they still solve? (Acrobot-v1, LunarLander-v3)
+
+    python experiments/generic_defaults.py                                   # this checkout, seed 0
+    python experiments/generic_defaults.py --tree /tmp/old --label before    # another checkout, same machine
+
+Each run is the real CLI, `a3c-ray train --env ENV --seed S --stop-seconds BUDGET`, followed by
+`a3c-ray evaluate RUN --episodes 20 --json` (the best checkpoint where the run kept one). LunarLander needs the
+box2d package (`pip install box2d`, in the bench extra). Appends to `<out>/runs.csv` and rewrites
+`<out>/generic_defaults.md`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from a3c_ray.atomic import atomic_write_text
+from common import output_dir, parser
+
+BUDGET_S = {"Acrobot-v1": 300, "LunarLander-v3": 900}
+
+
+def run(env_id: str, seed: int, label: str, tree: str | None) -> dict:
+    environment = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    if tree:
+        environment["PYTHONPATH"] = tree
+    cli = [sys.executable, "-m", "a3c_ray"]
+    with tempfile.TemporaryDirectory(prefix="a3c-generic-") as tmp:
+        out = Path(tmp) / "run"
+        subprocess.run([*cli, "train", "--env", env_id, "--seed", str(seed), "--stop-seconds",
+                        str(BUDGET_S[env_id]), "--out", str(out), "--no-progress-bar"], check=True, env=environment,
+                       cwd=tmp, capture_output=True)
+        s = json.loads((out / "summary.json").read_text())
+        greedy = json.loads(subprocess.run([*cli, "evaluate", str(out), "--episodes", "20", "--json"], check=True,
+                                           env=environment, cwd=tmp, capture_output=True, text=True).stdout)
+    return {"label": label, "env": env_id, "seed": seed, "solved": s["solved"], "solved_by": s.get("solved_by", "train"),
+            "time_to_solve_s": s["time_to_solve_s"], "env_steps_to_solve": s["env_steps_to_solve"],
+            "best_train_mean": s["best_episode_return_mean"], "greedy_return": greedy["mean_return"],
+            "env_steps_per_s": s["env_steps_per_s"]}
+
+
+def main() -> None:
+    options = parser(__doc__.splitlines()[0], "generic_defaults")
+    options.add_argument("--tree", help="a checkout of a3c_ray to run instead of this one (put on PYTHONPATH)")
+    options.add_argument("--label", default="after")
+    options.add_argument("--envs", default=",".join(BUDGET_S))
+    options.add_argument("--seeds", default="0")
+    args = options.parse_args()
+    out = output_dir(args, "generic_defaults")
+    path = out / "runs.csv"
+    rows = pd.read_csv(path).to_dict("records") if path.is_file() else []
+    rows = [r for r in rows if r["label"] != args.label]
+    for env_id in args.envs.split(","):
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            rows.append(run(env_id, seed, args.label, args.tree))
+            print(rows[-1], flush=True)
+            table = pd.DataFrame(rows)
+            atomic_write_text(path, table.to_csv(index=False))
+    lines = ["| label | env | seed | solved (by) | training s to solved | env steps to solved | best 100-episode "
+             "training mean | greedy return (20 episodes) | env steps/s |", "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        solved = f"yes ({r['solved_by']})" if r["solved"] else "no"
+        t = "–" if pd.isna(r["time_to_solve_s"]) else f"{r['time_to_solve_s']:.1f}"
+        steps = "–" if pd.isna(r["env_steps_to_solve"]) else f"{r['env_steps_to_solve']:,.0f}"
+        lines.append(f"| {r['label']} | {r['env']} | {r['seed']} | {solved} | {t} | {steps} | "
+                     f"{r['best_train_mean']:.1f} | {r['greedy_return']:.1f} | {r['env_steps_per_s']:,.0f} |")
+    atomic_write_text(out / "generic_defaults.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Pong on 2 cores: env steps/s with the Nature CNN on each backend, ale-py's AtariVectorEnv against the loop of
+single envs, and the gradient size and round trip on Ray.
+
+    python experiments/pong_speed.py                 # 45 s per configuration, seed 0
+    python experiments/pong_speed.py --seconds 20
+
+Each configuration is `a3c-ray train --env ALE/Pong-v5` (the ALE preset: 4 envs x 20 steps per task, 2 workers)
+with the evaluation off, stopped after `--seconds` of training. Throughput is the summary's env_steps_per_s; on
+Ray the progress table's compute_s (a task's rollout + backward in the worker) and round_trip_s (the task sent
+to its result back at the driver) give the transport's share of a worker's time. Writes `<out>/pong_speed.csv`
+and `.md`. Training Pong to a mean of 18 takes hours here: `a3c-ray train --env ALE/Pong-v5 --workers 15 ...`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from a3c_ray import make_config, train
+from a3c_ray.atomic import atomic_write_text
+from a3c_ray.learner import Learner
+from common import output_dir, parser
+
+CONFIGS = {  # name -> overrides
+    "ray, AtariVectorEnv": {"backend": "ray"},
+    "ray, loop of envs": {"backend": "ray", "native_vector_env": False},
+    "ray, AtariVectorEnv, bfloat16 gradients": {"backend": "ray", "grad_dtype": "bfloat16"},
+    "mp, AtariVectorEnv": {"backend": "mp"},
+    "serial, AtariVectorEnv": {"backend": "serial"},
+}
+
+
+def run(name: str, overrides: dict, seconds: float, out) -> dict:
+    config = make_config("ALE/Pong-v5", seed=0, workers=2, stop_seconds=seconds, eval_interval_steps=0,
+                         progress_bar=False, overwrite=True, out=str(out / name.replace(", ", "-").replace(" ", "_")),
+                         **overrides)
+    result = train(config)
+    progress = result.progress.iloc[len(result.progress) // 3:]  # steady state: past the workers' start
+    compute, round_trip = progress["compute_s"].median(), progress["round_trip_s"].median()
+    params = sum(p.numel() for p in Learner(config).model.parameters())
+    row = {"configuration": name, "env_steps_per_s": result.summary["env_steps_per_s"],
+           "grad_bytes": params * (2 if config.grad_dtype == "bfloat16" else 4),
+           "compute_s": compute, "round_trip_s": round_trip,
+           "transport_share": (round_trip - compute) / round_trip if round_trip and np.isfinite(round_trip) else None}
+    print(row, flush=True)
+    return row
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| configuration | env steps/s | gradient bytes | task compute s | round trip s | transport share |",
+             "|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        share = "–" if r["transport_share"] is None or pd.isna(r["transport_share"]) else f"{r['transport_share']:.0%}"
+        lines.append(f"| {r['configuration']} | {r['env_steps_per_s']:,.0f} | {r['grad_bytes']:,} | "
+                     f"{r['compute_s']:.3f} | {r['round_trip_s']:.3f} | {share} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    options = parser(__doc__.splitlines()[0], "pong_speed")
+    options.add_argument("--seconds", type=float, default=45.0)
+    args = options.parse_args()
+    out = output_dir(args, "pong_speed")
+    rows = []
+    for name, overrides in CONFIGS.items():
+        rows.append(run(name, overrides, 15.0 if args.quick else args.seconds, out / "runs"))
+        table = pd.DataFrame(rows)
+        atomic_write_text(out / "pong_speed.csv", table.to_csv(index=False))
+        atomic_write_text(out / "pong_speed.md", markdown(table))
+
+
+if __name__ == "__main__":
+    main()
