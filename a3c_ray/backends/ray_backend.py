@@ -11,6 +11,7 @@ Three ways for gradients to reach the learner, all through the same worker and l
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import ray
@@ -45,7 +46,7 @@ class RayBackend:
         self.aggregate = config.node_aggregators if config.node_aggregators is not None else \
             config.workers >= AGGREGATE_FROM_WORKERS
         self.restarts = self.aggregator_restarts = 0
-        self.workers: list[WorkerHandle] = []
+        self.workers: list[WorkerHandle | None] = []  # None: not created yet
         self.incarnations = [0] * config.workers
         self.pending: dict = {}  # ObjectRef -> worker index, or node id of an aggregator
         self.sent: dict = {}  # ObjectRef of a worker's task -> when it was sent
@@ -56,6 +57,7 @@ class RayBackend:
         self.published = (-1, None)  # (version, Weights or [ObjectRef])
         self.replaced: set = set()  # workers and aggregators replaced during this poll
         self.booting: set[int] = set()
+        self.unborn: list[int] = []  # workers not created yet (created a wave at a time, see start())
         self.start_deadline = float("inf")
         self.owns_ray = False
 
@@ -63,16 +65,18 @@ class RayBackend:
         check_reachable(self.config.address)
 
     def start(self) -> None:
-        """Ray up and every worker created; training starts as soon as the first worker is up, and the others join
-        as they come up (16 workers on 2 cores take ~30 s to start all; the first is ready in a few)."""
+        """Ray up and the first workers created; training starts as soon as the first worker is up, and the
+        others join as they come up. On a Ray this run started, workers are created a machine's cores at a time,
+        each one more as one comes up: 16 actors importing torch at once on 2 cores all took ~28 s to be ready;
+        one wave of 2 is ready in a few seconds. A cluster's workers are all created at once."""
         self.owns_ray = connect(self.config)
-        self.workers = [self.make_worker(self.config, i) for i in range(self.config.workers)]
-        self.booting = set(range(len(self.workers)))  # never started yet: a failure here is not replaced
-        self.starting = {i: w.ready() for i, w in enumerate(self.workers)}
-        self.last_heard = dict.fromkeys(range(len(self.workers)), time.monotonic())
-        if not self.aggregate:  # queued at the actors, which run them once they are up
-            for index in range(len(self.workers)):
-                self._submit_tasks(index, self.config.tasks_per_worker)
+        count = self.config.workers
+        self.workers = [None] * count
+        self.unborn = list(range(count))
+        self.booting = set(range(count))  # never started yet: a failure here is not replaced
+        wave = max(1, os.cpu_count() or 1) if self.owns_ray else count
+        for _ in range(min(wave, count)):
+            self._create_next()
         first, _ = ray.wait(list(self.starting.values()), num_returns=1, timeout=READY_TIMEOUT_S)
         if not first:
             raise BackendError(f"none of the {self.config.workers} Ray workers started within "
@@ -80,10 +84,19 @@ class RayBackend:
         self.start_deadline = time.monotonic() + READY_TIMEOUT_S
         self._check_starting()
 
+    def _create_next(self) -> None:
+        """Create the next worker not created yet; its first tasks wait at the actor until it is up."""
+        index = self.unborn.pop(0)
+        self.workers[index] = self.make_worker(self.config, index)
+        self.starting[index] = self.workers[index].ready()
+        self.last_heard[index] = time.monotonic()
+        if not self.aggregate:
+            self._submit_tasks(index, self.config.tasks_per_worker)
+
     @property
     def running(self) -> int:
         """Workers that are up (the others are starting, or being replaced)."""
-        return len(self.workers) - len(self.starting)
+        return len(self.workers) - len(self.starting) - len(self.unborn)
 
     @property
     def nodes(self) -> int:
@@ -201,6 +214,8 @@ class RayBackend:
                 self._replace(index, node)
                 continue
             self.booting.discard(index)
+            if self.unborn:
+                self._create_next()
             self.worker_nodes[index] = node
             self.last_heard[index] = time.monotonic()
             if self.aggregate:
@@ -264,10 +279,12 @@ class RayBackend:
 
     def stop(self) -> None:
         for worker in self.workers:
-            worker.kill()
+            if worker is not None:
+                worker.kill()
         for agg in self.aggregators.values():
             self._kill_aggregator(agg)
         self.workers, self.pending, self.sent, self.starting, self.aggregators = [], {}, {}, {}, {}
+        self.unborn = []
 
     def close(self) -> None:
         """Shut Ray down if this run started it; a Ray the user started (or a cluster) is left running."""
