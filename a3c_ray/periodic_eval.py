@@ -117,7 +117,12 @@ class EvaluationSchedule:
 
     The evaluator shares the machine with the workers, so it may take at most DUTY of the wall time: after an
     evaluation that took d seconds, the next one waits d * (1 / DUTY - 1) seconds at least (a long episode of a
-    good policy costs more than the interval's worth of training)."""
+    good policy costs more than the interval's worth of training).
+
+    A round that reaches --stop-return is confirmed before it solves the run: the same weights are evaluated again
+    at once on fresh seeds, and the run is solved only when that second round reaches it too. Picking the first
+    of many noisy 10-episode rounds that crosses the line picks luck: a Pendulum run stopped on a -172 round whose
+    policy scored -439 over 100 episodes. Both rounds are recorded as one row (twice the episodes)."""
 
     DUTY = 0.25
 
@@ -127,6 +132,7 @@ class EvaluationSchedule:
         self.not_before = 0.0  # clock time the duty cap allows the next evaluation at
         self.evaluator = PeriodicEvaluator(config, run_dir)
         self.model = None  # built on the first best result, to write its state dict
+        self.candidate: EvalResult | None = None  # a round that reached the threshold, awaiting its confirmation
 
     def step(self, learner, recorder: Recorder, now: float) -> None:
         self._record(self.evaluator.poll(), recorder, now)
@@ -135,15 +141,32 @@ class EvaluationSchedule:
             self.next_at = recorder.env_steps + self.config.eval_interval_steps
 
     def finish(self, recorder: Recorder, clock, wait_s: float = 60.0) -> None:
-        """At the end of a run: the evaluation still running is awaited (up to `wait_s`) and recorded."""
+        """At the end of a run: the evaluation still running is awaited (up to `wait_s`) and recorded, with its
+        confirmation round when it reached the threshold."""
         self._record(self.evaluator.poll(wait_s), recorder, clock())
+        if self.candidate is not None:
+            self._record(self.evaluator.poll(wait_s), recorder, clock())
 
     def _record(self, result: EvalResult | None, recorder: Recorder, now: float) -> None:
         if result is None:
             return
         self.not_before = now + result.seconds * (1 / self.DUTY - 1)
-        if recorder.record_eval(result.weights.version, result.env_steps, result.returns, now):
+        confirmed_mean = None
+        if self.candidate is not None:  # `result` is the confirmation round of the candidate's weights
+            confirmed_mean = result.mean
+            result = EvalResult(result.weights, result.env_steps, self.candidate.returns + result.returns,
+                                self.candidate.seconds + result.seconds)
+            self.candidate = None
+        elif self._reaches_threshold(result):
+            self.candidate = result
+            self.evaluator.submit(result.weights, result.env_steps)
+            return
+        if recorder.record_eval(result.weights.version, result.env_steps, result.returns, now, confirmed_mean):
             self._save_best(result)
+
+    def _reaches_threshold(self, result: EvalResult) -> bool:
+        return self.config.solved_by_eval and self.config.stop_return is not None and \
+            result.mean >= self.config.stop_return
 
     def _save_best(self, result: EvalResult) -> None:
         if self.model is None:

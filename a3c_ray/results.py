@@ -90,8 +90,11 @@ class Recorder:
             if not self.config.solved_by_eval:
                 self._check_solved(self.return_mean, elapsed)
 
-    def record_eval(self, version: int, env_steps: int, returns: list[float], now: float) -> bool:
-        """One greedy evaluation of the weights taken at `env_steps`; True when it is the best so far."""
+    def record_eval(self, version: int, env_steps: int, returns: list[float], now: float,
+                    confirmed_mean: float | None = None) -> bool:
+        """One greedy evaluation of the weights taken at `env_steps`; True when it is the best so far. With the
+        eval stop rule, the run is solved by `confirmed_mean`: a second round on fresh seeds of weights whose
+        first round reached the threshold (see EvaluationSchedule), never by a first round alone."""
         row = {"eval": len(self.eval_rows), "version": version, "env_steps": env_steps,
                "time_s": self.elapsed(now), "return_mean": float(np.mean(returns)),
                "return_std": float(np.std(returns)), "episodes": len(returns)}
@@ -100,8 +103,8 @@ class Recorder:
         best = self.best_eval is None or row["return_mean"] > self.best_eval["return_mean"]
         if best:
             self.best_eval = row
-        if self.config.solved_by_eval:
-            self._check_solved(row["return_mean"], row["time_s"])
+        if self.config.solved_by_eval and confirmed_mean is not None:
+            self._check_solved(confirmed_mean, row["time_s"])
         return best
 
     def _check_solved(self, value: float, elapsed: float) -> None:

@@ -12,7 +12,9 @@ from a3c_ray.envs import make_env
 from a3c_ray.evaluation import build_policy, greedy_returns
 from a3c_ray.learner import Learner
 from a3c_ray.model import set_flat_weights
-from a3c_ray.periodic_eval import EVAL_SEED, PeriodicEvaluator
+from a3c_ray import periodic_eval
+from a3c_ray.periodic_eval import EVAL_SEED, EvalResult, EvaluationSchedule, PeriodicEvaluator
+from a3c_ray.results import Recorder
 from a3c_ray.worker import RolloutWorker
 from conftest import tiny_config
 
@@ -52,8 +54,10 @@ def test_best_checkpoint_is_the_best_evaluation_and_stop_on_eval_stops(tmp_path)
     s = result.summary
     assert s["stop_reason"] == "solved" and s["solved_by"] == "eval"
     evals = pd.read_csv(tmp_path / "run" / "evals.csv")
-    assert len(evals) >= 2 and evals["return_mean"].iloc[-1] >= 200  # the run stopped on that evaluation
-    assert evals["return_mean"].iloc[:-1].max() < 200  # and not before it
+    assert len(evals) >= 2 and evals["return_mean"].iloc[-1] >= 200  # the run stopped on that evaluation,
+    assert evals["episodes"].iloc[-1] == 10  # a round of 5 and its confirmation on fresh seeds
+    single = evals.iloc[:-1][evals["episodes"].iloc[:-1] == 5]
+    assert (single["return_mean"] < 200).all()  # no lone round reached 200 before (it would have been confirmed)
     best = load_checkpoint(tmp_path / "run" / "best_checkpoint.pt")
     top = evals.loc[evals["return_mean"].idxmax()]
     assert best["counters"]["eval_return_mean"] == pytest.approx(top["return_mean"])
@@ -61,3 +65,42 @@ def test_best_checkpoint_is_the_best_evaluation_and_stop_on_eval_stops(tmp_path)
     model, _ = build_policy(config)
     model.load_state_dict(best["model"])  # a complete policy
     assert load_checkpoint(tmp_path / "run")["counters"]["version"] >= best["counters"]["version"]
+
+
+class ScriptedEvaluator:
+    """Stands in for the evaluation process: hands back the rounds it was given, in order."""
+
+    def __init__(self, rounds: list[list[float]]):
+        self.rounds, self.submitted, self.running = rounds, [], None
+
+    @property
+    def busy(self) -> bool:
+        return self.running is not None
+
+    def submit(self, weights, env_steps: int) -> None:
+        self.submitted.append(env_steps)
+        self.running = (weights, env_steps)
+
+    def poll(self, wait_s: float = 0.0):
+        if self.running is None:
+            return None
+        (weights, env_steps), self.running = self.running, None
+        return EvalResult(weights, env_steps, self.rounds.pop(0), 0.0)
+
+
+@pytest.mark.parametrize("second, solved", [([150.0] * 5, False), ([260.0] * 5, True)])
+def test_a_round_that_reaches_the_threshold_solves_only_when_its_confirmation_does(tmp_path, monkeypatch, second,
+                                                                                    solved):
+    config = tiny_config(tmp_path, stop_return=200.0, eval_interval_steps=100, eval_episodes=5)
+    scripted = ScriptedEvaluator([[250.0] * 5, second])
+    monkeypatch.setattr(periodic_eval, "PeriodicEvaluator", lambda *args: scripted)
+    learner, recorder = Learner(config), Recorder(config)
+    schedule = EvaluationSchedule(config, tmp_path, env_steps=0)
+    recorder.env_steps = 100
+    schedule.step(learner, recorder, now=0.0)  # the first round goes out
+    schedule.step(learner, recorder, now=0.0)  # it reached 200: the same weights go out again, nothing recorded
+    assert scripted.submitted == [100, 100] and recorder.eval_rows == [] and recorder.solved_at is None
+    schedule.step(learner, recorder, now=0.0)  # the confirmation is back: one row of both rounds
+    assert len(recorder.eval_rows) == 1 and recorder.eval_rows[0]["episodes"] == 10
+    assert recorder.eval_rows[0]["return_mean"] == pytest.approx((250 + second[0]) / 2)
+    assert (recorder.solved_at is not None) == solved
