@@ -108,3 +108,14 @@ def test_optimizer_state_of_earlier_checkpoints_loads(tmp_path):
     assert float(state["step"]) == 3
     torch.testing.assert_close(state["exp_avg"], torch.cat([torch_adam.state[p]["exp_avg"].reshape(-1)
                                                             for p in params]))
+
+
+def test_the_seed_fixes_the_initial_weights(tmp_path):
+    """Every worker starts from the driver's weights, so --seed must fix those, not only the envs and sampling."""
+    from a3c_ray.trainer import Trainer
+
+    def initial(seed: int, name: str) -> np.ndarray:
+        return get_flat_weights(Trainer(tiny_config(tmp_path, seed=seed, out=str(tmp_path / name))).learner.model)
+
+    np.testing.assert_array_equal(initial(3, "a"), initial(3, "b"))
+    assert not np.array_equal(initial(3, "c"), initial(4, "d"))
