@@ -22,6 +22,7 @@ from pathlib import Path
 STATUS_ENV = "A3C_RAY_STATUS_FILE"  # set in the child: where it writes {"run_dir": ...}
 TEARDOWN_LOG = "ray_shutdown.log"  # in the run directory: what native code printed during Ray's teardown
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def supervised() -> bool:
@@ -35,7 +36,8 @@ def supervise(argv: list[str], command: list[str] | None = None) -> int:
         status = Path(tmp) / "status.json"
         started = time.time()
         child = subprocess.Popen([*(command or [sys.executable, "-m", "a3c_ray"]), *argv],
-                                 env={**os.environ, STATUS_ENV: str(status)})
+                                 env={**os.environ, STATUS_ENV: str(status)},
+                                 preexec_fn=_term_when_parent_dies if sys.platform == "linux" else None)
         previous = {sig: signal.signal(sig, lambda signum, frame: _forward(child, signum)) for sig in FORWARDED}
         try:
             code = child.wait()
@@ -48,6 +50,15 @@ def supervise(argv: list[str], command: list[str] | None = None) -> int:
         message, code = explain_death(signal.Signals(-code).name, run_dir, started)
         print(f"a3c-ray: {message}", file=sys.stderr)
         return code
+
+
+def _term_when_parent_dies() -> None:
+    """In the child, before exec: SIGTERM when this supervisor dies (SIGKILLed, say), so that a run never goes on
+    without it; SIGTERM writes the run's files and stops Ray, as Ctrl-C does. Seen in CI: a test killed the
+    CLI, and its training child kept a cluster's CPUs for the next test."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _forward(child: subprocess.Popen, signum: int) -> None:

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pandas as pd
 import psutil
@@ -124,3 +125,29 @@ def test_supervisor_passes_signals_and_exit_codes_on(tmp_path):
     code = supervise([], [sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(signal.SIGKILL)})"])
     assert code == 1
     assert os.environ.get(STATUS_ENV) is None  # the child's marker never leaks into this process
+
+
+@pytest.mark.timeout(120)
+def test_the_training_child_stops_with_its_files_when_the_cli_is_killed(tmp_path):
+    """SIGKILL of `a3c-ray train` (the supervisor) must not leave its training process running on."""
+    out = tmp_path / "run"
+    cli = subprocess.Popen([sys.executable, "-m", "a3c_ray", "train", "--env", "CartPole-v1", "--backend", "serial",
+                            "--stop-seconds", "60", "--no-stop-at-threshold", "--no-progress-bar",
+                            "--checkpoint-interval-s", "1", "--out", str(out)],
+                           env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "progress.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        children = psutil.Process(cli.pid).children()
+        assert (out / "progress.csv").exists() and len(children) == 1
+        cli.kill()
+        cli.wait()
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, "the training process outlived the CLI"
+    finally:
+        for proc in psutil.Process().children(recursive=True):
+            proc.kill()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stop_reason"] == "interrupted"
+    assert len(pd.read_csv(out / "progress.csv")) > 0 and load_checkpoint(out)["counters"]["env_steps"] > 0

@@ -58,6 +58,7 @@ class RayBackend:
         self.replaced: set = set()  # workers and aggregators replaced during this poll
         self.booting: set[int] = set()
         self.unborn: list[int] = []  # workers not created yet (created a wave at a time, see start())
+        self.answered: set = set()  # aggregators (node ids) that have returned at least once
         self.start_deadline = float("inf")
         self.owns_ray = False
 
@@ -112,6 +113,7 @@ class RayBackend:
             if source is None:  # its worker (or aggregator) was replaced a moment ago, with its queued calls
                 continue
             self.last_heard[source] = time.monotonic()
+            self.answered.add(source)
             if isinstance(result, Exception):
                 self._replace_aggregator(source, result) if self.aggregate else self._replace(source, result)
                 continue
@@ -228,9 +230,14 @@ class RayBackend:
             self.start_deadline = float("inf")
 
     def _check_silent(self) -> None:
-        now, limit = time.monotonic(), self.config.worker_timeout_s
+        """A worker still starting is never silent; an aggregator that has not returned yet (its own start and
+        its workers' first tasks) gets READY_TIMEOUT_S: under load (CI, 3 nodes on 2 cores) a first round took
+        over --worker-timeout-s 15, and each replacement started that clock again (39 replacements, no step)."""
+        now = time.monotonic()
         for source in set(self.pending.values()):
             silent = now - self.last_heard.get(source, now)
+            first_round = self.aggregate and source not in self.answered
+            limit = max(self.config.worker_timeout_s, READY_TIMEOUT_S) if first_round else self.config.worker_timeout_s
             if silent <= limit or (not self.aggregate and source in self.starting):
                 continue
             reason = f"silent for {silent:.0f} s"
@@ -263,6 +270,7 @@ class RayBackend:
         log.warning("gradient aggregator on node %s failed (%s); re-homing its workers", node[:8], _text(reason))
         agg = self.aggregators.pop(node)
         self.replaced.add(node)
+        self.answered.discard(node)  # its replacement starts afresh
         self._kill_aggregator(agg)
         self.pending = {ref: s for ref, s in self.pending.items() if s != node}
         self.aggregator_restarts += 1
