@@ -145,9 +145,13 @@ def test_the_training_child_stops_with_its_files_when_the_cli_is_killed(tmp_path
         cli.wait()
         gone, alive = psutil.wait_procs(children, timeout=30)
         assert not alive, "the training process outlived the CLI"
-    finally:
-        for proc in psutil.Process().children(recursive=True):
-            proc.kill()
+    finally:  # only what this test started, by id (a Ray of this pytest session must live on)
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+        for proc in locals().get("children", []):
+            if proc.is_running():
+                proc.kill()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stop_reason"] == "interrupted"
     assert len(pd.read_csv(out / "progress.csv")) > 0 and load_checkpoint(out)["counters"]["env_steps"] > 0

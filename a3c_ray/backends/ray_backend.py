@@ -188,9 +188,12 @@ class RayBackend:
 
     def _attach(self, index: int, node: str) -> None:
         """Hand worker `index` to its node's aggregator (with the next call), creating one there if there is none;
-        _start_new_aggregators() then sends a new aggregator its first call."""
+        _start_new_aggregators() then sends a new aggregator its first call. The affinity is hard: an aggregator
+        placed elsewhere would take its workers' gradients across the network unsummed and outlive their node (the
+        likely reason a CI run under load lost a node without losing its aggregator); one whose node is gone fails
+        and is replaced like any lost aggregator."""
         if node not in self.aggregators:
-            actor = GradientAggregator.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=True)) \
+            actor = GradientAggregator.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)) \
                 .remote(self.config.tasks_per_worker, self.config.worker_timeout_s)
             self.aggregators[node] = {"actor": actor, "workers": set(), "add": {}, "remove": []}
             self.last_heard[node] = time.monotonic()
