@@ -55,8 +55,8 @@ class GradientBatch:
         """Count one worker's gradient in; a non-finite one is recorded but never summed."""
         info = GradientInfo(g.worker, g.version, g.env_steps, g.episodes, g.metrics)
         self.infos.append(info)
-        values = g.values()
-        if not g.finite:
+        values = g.finite_values()
+        if values is None:
             info.status = "non_finite"
         elif g.version in self.sums:
             self.sums[g.version] += values
@@ -64,7 +64,7 @@ class GradientBatch:
         else:
             self.sums[g.version] = np.array(values, dtype=np.float32)  # a copy: Ray's arrays are read-only
             self.counts[g.version] = 1
-        if g.normalizer_delta and g.finite:  # a rollout that went non-finite must not poison the statistics
+        if g.normalizer_delta and values is not None:  # a non-finite rollout must not poison the statistics
             self._merge_moments(g.normalizer_delta)
 
     def merge(self, other: "GradientBatch") -> None:

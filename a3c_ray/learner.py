@@ -31,9 +31,9 @@ class Learner:
         self.version = 0
 
     def apply_gradients(self, gradients: Gradients | GradientBatch, max_policy_lag: int | None = None) -> int:
-        """One optimizer step with a worker's gradient, or with the mean of a batch's finite gradients that are at
-        most `max_policy_lag` versions old (the flat optimizer steps the flat parameter vector); returns the version after it, which
-        is unchanged when nothing was left to apply. Normaliser moments of every finite gradient are merged."""
+        """One optimizer step of the flat parameter vector with a worker's gradient, or with the mean of a batch's
+        finite gradients that are at most `max_policy_lag` versions old; returns the version after it, which is
+        unchanged when nothing was left to apply. Normaliser moments of every finite gradient are merged."""
         batch = gradients if isinstance(gradients, GradientBatch) else GradientBatch.of(gradients)
         mean = batch.mean_gradient(self.version, max_policy_lag)
         delta = batch.normalizer_delta()

@@ -36,7 +36,14 @@ class Gradients:
 
     @property
     def finite(self) -> bool:
-        return bool(np.isfinite(self.values()).all()) and all(math.isfinite(v) for v in self.metrics.values())
+        return self.finite_values() is not None
+
+    def finite_values(self) -> np.ndarray | None:
+        """values(), or None when the gradient or a metric is not finite: one decode and one scan for both."""
+        values = self.values()
+        if np.isfinite(values).all() and all(math.isfinite(v) for v in self.metrics.values()):
+            return values
+        return None
 
     def values(self) -> np.ndarray:
         """The gradient as float32, whatever its encoding on the wire."""

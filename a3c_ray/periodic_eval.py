@@ -157,16 +157,12 @@ class EvaluationSchedule:
             result = EvalResult(result.weights, result.env_steps, self.candidate.returns + result.returns,
                                 self.candidate.seconds + result.seconds)
             self.candidate = None
-        elif self._reaches_threshold(result):
+        elif self.config.solved_by_eval and recorder.reaches_stop_return(result.mean):
             self.candidate = result
             self.evaluator.submit(result.weights, result.env_steps)
             return
         if recorder.record_eval(result.weights.version, result.env_steps, result.returns, now, confirmed_mean):
             self._save_best(result)
-
-    def _reaches_threshold(self, result: EvalResult) -> bool:
-        return self.config.solved_by_eval and self.config.stop_return is not None and \
-            result.mean >= self.config.stop_return
 
     def _save_best(self, result: EvalResult) -> None:
         if self.model is None:

@@ -107,8 +107,11 @@ class Recorder:
             self._check_solved(confirmed_mean, row["time_s"])
         return best
 
+    def reaches_stop_return(self, value: float) -> bool:
+        return self.config.stop_return is not None and value >= self.config.stop_return
+
     def _check_solved(self, value: float, elapsed: float) -> None:
-        if self.solved_at is None and self.config.stop_return is not None and value >= self.config.stop_return:
+        if self.solved_at is None and self.reaches_stop_return(value):
             self.solved_at = (elapsed, self.env_steps)
 
     @property

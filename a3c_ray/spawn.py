@@ -22,11 +22,21 @@ def exit_if_reimported() -> None:
         sys.exit(EXIT_SCRIPT_REIMPORTED)
 
 
+def reenter(path: str) -> None:
+    """Step into `path` again when our working dir was deleted under us. Inside `ray job submit --working-dir`,
+    Ray unpacks the working dir again at the same path on the driver's ray.init and whenever it starts workers
+    on this node, so the driver's cwd can be a deleted directory: spawn's own getcwd() fails, and a child living
+    in it dies when oneMKL cannot load libtorch_cpu.so (seen in tests/test_cluster.py)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        if os.path.isdir(path):
+            os.chdir(path)
+
+
 def start_in(process: multiprocessing.process.BaseProcess, directory: Path) -> None:
-    """Start a spawn process with `directory` as its working dir, then step back. Inside `ray job submit
-    --working-dir`, Ray unpacks the working dir again at the same path whenever it starts workers on this node, so
-    the driver's cwd can be a deleted directory: spawn's own getcwd() fails, and a child living in it dies when
-    oneMKL cannot load libtorch_cpu.so (seen in tests/test_cluster.py)."""
+    """Start a spawn process with `directory` (one that stays) as its working dir, then step back (see
+    reenter: the cwd we step back to may have been unpacked again since)."""
     try:
         back = os.getcwd()
     except FileNotFoundError:

@@ -39,7 +39,8 @@ def run(env_id: str, seed: int, label: str, tree: str | None) -> dict:
         s = json.loads((out / "summary.json").read_text())
         greedy = json.loads(subprocess.run([*cli, "evaluate", str(out), "--episodes", "20", "--json"], check=True,
                                            env=environment, cwd=tmp, capture_output=True, text=True).stdout)
-    return {"label": label, "env": env_id, "seed": seed, "solved": s["solved"], "solved_by": s.get("solved_by", "train"),
+    return {"label": label, "env": env_id, "seed": seed, "solved": s["solved"],
+            "solved_by": s.get("solved_by", "train"),
             "time_to_solve_s": s["time_to_solve_s"], "env_steps_to_solve": s["env_steps_to_solve"],
             "best_train_mean": s["best_episode_return_mean"], "greedy_return": greedy["mean_return"],
             "env_steps_per_s": s["env_steps_per_s"]}

@@ -6,13 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from a3c_ray import make_config, train
+from a3c_ray import make_config, periodic_eval, train
 from a3c_ray.checkpoint import load_checkpoint
 from a3c_ray.envs import make_env
 from a3c_ray.evaluation import build_policy, greedy_returns
 from a3c_ray.learner import Learner
 from a3c_ray.model import set_flat_weights
-from a3c_ray import periodic_eval
 from a3c_ray.periodic_eval import EVAL_SEED, EvalResult, EvaluationSchedule, PeriodicEvaluator
 from a3c_ray.results import Recorder
 from a3c_ray.worker import RolloutWorker

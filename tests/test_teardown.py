@@ -110,7 +110,8 @@ def test_a_segfault_in_rays_teardown_gives_one_line_and_complete_files(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines[-1] == (f"a3c-ray: warning: Ray crashed (SIGSEGV) while shutting down, after the run had finished; "
-                         f"the run's files are complete in {out.resolve()} (its report: {out.resolve() / TEARDOWN_LOG})")
+                         f"the run's files are complete in {out.resolve()} "
+                         f"(its report: {out.resolve() / TEARDOWN_LOG})")
     dump = [line for line in lines if "SIGSEGV received" in line or "Fatal Python error" in line or "Stack" in line]
     assert not dump, done.stderr[-3000:]  # Ray's report went to the log in the run directory, not the terminal
     assert "SIGSEGV" in (out / TEARDOWN_LOG).read_text()

@@ -86,9 +86,13 @@ class RayBackend:
         self._check_starting()
 
     def _create_next(self) -> None:
-        """Create the next worker not created yet; its first tasks wait at the actor until it is up."""
-        index = self.unborn.pop(0)
-        self.workers[index] = self.make_worker(self.config, index)
+        """Create the next worker not created yet."""
+        self._launch(self.unborn.pop(0))
+
+    def _launch(self, index: int) -> None:
+        """A new actor (this incarnation) for worker `index`; without aggregators its first tasks are queued at
+        once and wait at the actor until it is up."""
+        self.workers[index] = self.make_worker(self.config, index, self.incarnations[index])
         self.starting[index] = self.workers[index].ready()
         self.last_heard[index] = time.monotonic()
         if not self.aggregate:
@@ -260,12 +264,8 @@ class RayBackend:
             agg["workers"].discard(index)
         self.incarnations[index] += 1
         self.restarts += 1
-        self.workers[index] = self.make_worker(self.config, index, self.incarnations[index])
         self.worker_nodes.pop(index, None)
-        self.starting[index] = self.workers[index].ready()
-        self.last_heard[index] = time.monotonic()
-        if not self.aggregate:
-            self._submit_tasks(index, self.config.tasks_per_worker)
+        self._launch(index)
 
     def _replace_aggregator(self, node: str, reason) -> None:
         """A lost aggregator: each of its workers is asked where it is; one that answers goes to a (new) aggregator

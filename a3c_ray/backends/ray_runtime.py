@@ -17,6 +17,7 @@ import socket
 import ray
 
 from a3c_ray.config import Config, ConfigError
+from a3c_ray.spawn import reenter
 
 CONNECT_TIMEOUT_S = 5.0
 NO_METRICS = {"enable_metrics_collection": False, "enable_open_telemetry": False}
@@ -33,24 +34,13 @@ def connect(config: Config) -> bool:
         cwd = os.getcwd()
         try:
             ray.init(address=address, logging_level=logging.WARNING)
-            _return_to(cwd)
+            reenter(cwd)  # inside `ray job submit`, ray.init replaced our working dir (see a3c_ray.spawn)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigError(f"cannot connect to the Ray cluster at {address!r} ({first_line(exc)}); start one "
                               "with `ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None
         return False
     start_local(max(os.cpu_count() or 1, config.workers), config.ray_metrics)
     return True
-
-
-def _return_to(cwd: str) -> None:
-    """Inside `ray job submit --working-dir`, the driver's ray.init unpacks the working dir again at the same path:
-    the old directory (our cwd) is deleted, and a process spawned from a deleted cwd fails (multiprocessing's
-    getcwd, oneMKL loading libtorch_cpu.so). Step into the new one."""
-    try:
-        os.getcwd()
-    except FileNotFoundError:
-        if os.path.isdir(cwd):
-            os.chdir(cwd)
 
 
 def start_local(num_cpus: int, metrics: bool = False, log_to_driver: bool = True) -> None:

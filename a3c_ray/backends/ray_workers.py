@@ -68,4 +68,3 @@ def placement() -> dict:
 def new_rollout_worker(config: Config, index: int, incarnation: int = 0) -> WorkerHandle:
     """The default worker factory of the Ray backend."""
     return WorkerHandle(index, RayRolloutWorker.options(**placement()).remote(config, index, incarnation))
-
