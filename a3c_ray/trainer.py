@@ -48,7 +48,7 @@ class Trainer:
         self.backend.check()  # an unreachable cluster, too
         self.recorder = Recorder(config)
         if resume:
-            self.run_dir = Path(config.out)
+            self.run_dir = Path(config.out).absolute()  # as prepare_run_dir: a cwd can vanish (spawn.start_in)
             self.restore()
         else:
             self.run_dir = prepare_run_dir(config)
@@ -136,7 +136,7 @@ class Trainer:
             self.learner.set_progress(self.recorder.env_steps)
             if evaluation is not None:
                 evaluation.step(self.learner, self.recorder, time.perf_counter())
-            if self.recorder.skipped_in_a_row > MAX_SKIPPED_IN_A_ROW:
+            if self.recorder.skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
                 raise TrainingError(f"{self.recorder.skipped_in_a_row} non-finite gradients in a row; "
                                     "the last good weights are in the checkpoint. Lower --lr or "
                                     "--max-grad-norm, or turn on --normalize-obs/--normalize-reward")

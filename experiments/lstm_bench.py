@@ -2,13 +2,15 @@
 
     python experiments/lstm_bench.py            # 3 seeds: --lstm, no LSTM, sb3-contrib RecurrentPPO (RL-Zoo)
     python experiments/lstm_bench.py --quick    # 1 seed, 120 s budgets
+    python experiments/lstm_bench.py --budget-s 300
 
 Every system runs in this one invocation on this machine, with the same budget (600 s of training by default).
 a3c_ray runs its CLI defaults (`--lstm` or not), stops when its greedy evaluation reaches 475, and its kept
 policy is then evaluated (`a3c-ray evaluate`, 100 episodes). RecurrentPPO uses RL-Zoo's CartPoleNoVel-v1 entry
 (hyperparams/ppo_lstm.yml) and stops when its last 100 training episodes average 475; its final policy is
-evaluated greedily (LSTM state carried) over 100 episodes. Last, the cost of the LSTM where no memory is
-needed: env steps/s on CartPole-v1 with and without --lstm (20 s each, no early stop).
+evaluated greedily (LSTM state carried) over 100 episodes. Then the cost of the LSTM where no memory is
+needed: env steps/s on CartPole-v1 with and without --lstm (20 s each, no early stop). The no-LSTM control runs
+last (it uses its whole budget); the tables are rewritten after every run, so a stopped bench keeps its rows.
 
 Writes `<out>/runs.csv`, `<out>/lstm.md`.
 """
@@ -106,25 +108,28 @@ def main() -> None:
     options.add_argument("--no-baseline", action="store_true", help="skip RecurrentPPO")
     args = options.parse_args()
     out = output_dir(args, "lstm")
-    seeds, budget = ([0], 120.0) if args.quick else ([0, 1, 2], args.budget_s)
+    seeds, budget = ([0], min(120.0, args.budget_s)) if args.quick else ([0, 1, 2], args.budget_s)
     episodes = 20 if args.quick else 100
     rows: list[dict] = []
 
-    def save(cost: list[dict]) -> None:
+    def save(cost: list[dict]) -> None:  # after every run: an interrupted bench keeps what it measured
         atomic_write_text(out / "runs.csv", pd.DataFrame(rows).to_csv(index=False))
         atomic_write_text(out / "lstm.md", markdown(pd.DataFrame(rows), pd.DataFrame(cost)))
 
-    with local_ray():
+    def record(row: dict, cost: list[dict] | None = None) -> None:
+        rows.append(row)
+        print(row, flush=True)
+        save(cost or [])
+
+    with local_ray():  # the must-show first: every --lstm seed, then the baseline, the cost, the 10-min control
         for seed in seeds:
-            rows.append(run_a3c(True, seed, budget, out / "runs", episodes))
-            print(rows[-1], flush=True)
-            rows.append(run_a3c(False, seed, budget, out / "runs", episodes))
-            print(rows[-1], flush=True)
-            if not args.no_baseline:
-                rows.append(run_recurrent_ppo(seed, budget, episodes))
-                print(rows[-1], flush=True)
-            save([])
+            record(run_a3c(True, seed, budget, out / "runs", episodes))
+        if not args.no_baseline:
+            for seed in seeds:
+                record(run_recurrent_ppo(seed, budget, episodes))
         cost = lstm_cost(10.0 if args.quick else 20.0, out / "runs")
+        for seed in seeds:
+            record(run_a3c(False, seed, budget, out / "runs", episodes), cost)
     save(cost)
     print((out / "lstm.md").read_text())
 

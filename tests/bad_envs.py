@@ -26,3 +26,17 @@ for name, obs, act in [
     if name not in gym.registry:
         gym.register(name, entry_point=_SpaceEnv, kwargs={"observation_space": obs, "action_space": act},
                      max_episode_steps=10)
+
+
+class _NanRewardEnv(_SpaceEnv):
+    """Supported spaces, but every reward is NaN: every loss and gradient is non-finite."""
+
+    def __init__(self):
+        super().__init__(BOX, spaces.Discrete(2))
+
+    def step(self, action):
+        return self.observation_space.sample(), float("nan"), False, False, {}
+
+
+if "NanReward-v0" not in gym.registry:
+    gym.register("NanReward-v0", entry_point=_NanRewardEnv, max_episode_steps=10)

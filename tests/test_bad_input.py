@@ -113,6 +113,18 @@ def test_bad_input_gets_one_clear_line(files, case):
     assert "pwned" not in done.stdout
 
 
+def test_diverging_run_stops_after_50_non_finite_gradients_with_its_files(tmp_path):
+    out = tmp_path / "run"
+    done = run_cli("train", "--env", "bad_envs:NanReward-v0", "--backend", "serial", "--workers", "1",
+                   "--stop-steps", "1000000", "--no-progress-bar", "--out", str(out))
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "50 non-finite gradients in a row" in lines[0] and "--lr" in lines[0], lines[0]
+    summary = pd.read_json(out / "summary.json", typ="series")
+    assert summary["stop_reason"] == "diverged" and summary["skipped_updates"] == 50
+    assert load_checkpoint(out)["counters"]["env_steps"] == summary["env_steps"]
+
+
 def test_refused_run_leaves_no_files(files):
     out = files / "never"
     done = run_cli(*TRAIN, "--env", "CartPol-v1", "--out", str(out))

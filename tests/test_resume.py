@@ -32,3 +32,13 @@ def test_resume_continues_counters_and_learning(tmp_path):
     assert len(pd.read_csv(out / "progress.csv")) == len(second.progress) > len(first.progress)
     after = torch.load(out / "checkpoint.pt", weights_only=True)
     assert after["counters"]["env_steps"] == second.summary["env_steps"]
+
+
+def test_resume_from_a_relative_path_keeps_an_absolute_run_dir(tmp_path, monkeypatch):
+    from conftest import tiny_config
+
+    train(tiny_config(tmp_path, stop_steps=200))
+    monkeypatch.chdir(tmp_path)  # a driver's cwd can vanish and be re-created later (spawn.start_in)
+    result = train(resume_config("run", stop_steps=400), resume=True)
+    assert result.run_dir == tmp_path / "run" and result.run_dir.is_absolute()
+    assert result.summary["env_steps"] >= 400
