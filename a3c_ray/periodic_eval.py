@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, save_checkpoint
 from a3c_ray.config import Config
 from a3c_ray.errors import EvalError  # noqa: F401  (re-exported here)
 from a3c_ray.evaluation import build_policy, greedy_returns, make_eval_envs
+from a3c_ray.interrupts import leave_terminal_signals_to_the_driver
 from a3c_ray.messages import Weights
 from a3c_ray.model import set_flat_weights
 from a3c_ray.results import Recorder
@@ -47,7 +47,7 @@ class EvalResult:
 
 def serve(config: Config, requests, results) -> None:
     """Body of the evaluation process: build the env and model once, then evaluate what arrives."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops us
+    leave_terminal_signals_to_the_driver()
     torch.set_num_threads(1)
     model, normalizer = build_policy(config)
     envs = make_eval_envs(config.env, config.eval_episodes)

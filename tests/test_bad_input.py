@@ -138,20 +138,32 @@ def test_overwrite_replaces_a_run(files, tmp_path):
         assert done.returncode == 0, done.stderr
 
 
+def default_sigint_in_own_group() -> None:
+    """As default_sigint, in a process group of its own, as a terminal's foreground job: a closed terminal
+    sends SIGHUP to every process of that group (the test's killpg reaches only what the CLI started)."""
+    default_sigint()
+    os.setpgrp()
+
+
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_run_leaves_complete_files(tmp_path, sig):
+@pytest.mark.parametrize("sig,backend,group", [(signal.SIGINT, "mp", False), (signal.SIGTERM, "mp", False),
+                                               (signal.SIGHUP, "mp", True), (signal.SIGHUP, "ray", True)],
+                         ids=["sigint", "sigterm", "terminal-closed-mp", "terminal-closed-ray"])
+def test_interrupted_run_leaves_complete_files(tmp_path, sig, backend, group):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "a3c_ray", "train", "--env", "Pendulum-v1", "--backend", "mp",
+    proc = subprocess.Popen([sys.executable, "-m", "a3c_ray", "train", "--env", "Pendulum-v1", "--backend", backend,
                              "--stop-seconds", "120", "--checkpoint-interval-s", "1", "--out", str(out),
                              "--no-progress-bar"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cli_env(), preexec_fn=default_sigint)
+                            env=cli_env(), preexec_fn=default_sigint_in_own_group if group else default_sigint)
     try:
         deadline = time.monotonic() + 90
         while not (out / "episodes.csv").exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.5)
-        proc.send_signal(sig)
+        if group:
+            os.killpg(proc.pid, sig)  # the group this test started, by its id
+        else:
+            proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

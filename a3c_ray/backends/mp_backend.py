@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue as queue_module
-import signal
 import time
 
 import numpy as np
@@ -20,6 +19,7 @@ import torch.multiprocessing as mp
 from a3c_ray.backends import BackendError, skip_reason
 from a3c_ray.config import Config
 from a3c_ray.gradient_batch import GradientInfo, Update
+from a3c_ray.interrupts import leave_terminal_signals_to_the_driver
 from a3c_ray.learner import Learner
 from a3c_ray.model import get_flat_weights
 from a3c_ray.optim import FlatOptimizer
@@ -53,7 +53,7 @@ class SharedNormalizerState:
 def worker_main(config: Config, index: int, incarnation: int, model, optimizer: FlatOptimizer, version, lock,
                 normalizer: SharedNormalizerState, reports, stop, lr) -> None:
     """Body of one worker process: rollout, gradient, locked shared optimizer step, report; until stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops us cleanly
+    leave_terminal_signals_to_the_driver()
     worker = RolloutWorker(config, index, incarnation)
     reports.put(("ready", index))
     while not stop.is_set():
