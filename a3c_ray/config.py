@@ -31,8 +31,8 @@ class Config:
     backend: str = _doc("execution backend: ray, mp (torch.multiprocessing Hogwild) or serial", default="ray")
     workers: int = _doc("rollout workers (one CPU each)", default=2)
     envs_per_worker: int = _doc("envs each worker steps together with one batched forward", default=8)
-    native_vector_env: bool = _doc("step the envs with gymnasium's batched numpy version when the env has one "
-                                   "(CartPole)", default=True)
+    native_vector_env: bool = _doc("step the envs with a batched numpy version when the env has one (CartPole's "
+                                   "in gymnasium, Pendulum-v1's in a3c_ray)", default=True)
     rollout_length: int = _doc("steps per env in one gradient (n of n-step returns)", default=16)
     gamma: float = _doc("discount factor, in (0, 1]", default=0.99)
     gae_lambda: float = _doc("GAE lambda in (0, 1]; 1.0 gives plain n-step returns", default=0.95)
@@ -49,6 +49,10 @@ class Config:
     log_std_init: float = _doc("initial log std of the Gaussian policy (Box actions)", default=0.0)
     squash_actions: bool = _doc("Box actions: squash the Gaussian sample into the bounds with tanh instead of "
                                 "clipping it", default=False)
+    gsde: bool = _doc("Box actions: generalized state-dependent exploration (Raffin et al. 2021; SB3's use_sde): "
+                      "the noise is a linear map of the actor's last hidden features, drawn once per rollout, so "
+                      "its size depends on the state and it is smooth in time; --log-std-init sets the log std of "
+                      "that map's weights", default=False)
     lr_schedule: str = _doc("constant, or linear: the learning rate falls to 0 at --stop-steps", default="constant")
     normalize_obs: bool = _doc("running mean/std observation normalisation", default=True)
     normalize_reward: bool = _doc("scale rewards by the running std of the discounted return", default=True)

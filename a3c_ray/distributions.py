@@ -41,9 +41,11 @@ class Categorical:
 
 
 class DiagGaussian:
-    """For Box(d): the head's output is d means; log std is a state-independent parameter of the model.
+    """For Box(d): the head's output is d means; log std is a parameter of the model (per state with gSDE).
 
-    `params` holds the means and the log stds side by side ([B, 2d]) so every call takes one array.
+    `params` holds the means and the log stds side by side ([B, 2d]) so every call takes one array. With gSDE
+    (a3c_ray.model) a third block of d columns carries the exploration noise drawn for this rollout, which a
+    sample then adds instead of fresh noise.
     """
 
     def __init__(self, dim: int):
@@ -51,10 +53,12 @@ class DiagGaussian:
         self.param_dim = dim
 
     def split(self, params):
-        return params[:, : self.dim], params[:, self.dim :]
+        return params[:, : self.dim], params[:, self.dim : 2 * self.dim]
 
     def sample(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mean, log_std = self.split(params)
+        if params.shape[1] == 3 * self.dim:
+            return (mean + params[:, 2 * self.dim :]).astype(np.float32)
         return (mean + np.exp(log_std) * rng.standard_normal(mean.shape)).astype(np.float32)
 
     def mode(self, params: np.ndarray) -> np.ndarray:

@@ -7,7 +7,13 @@ recurrent or convolutional part is most of the cost, which two copies would doub
 A3C-LSTM (and ikostrikov's pytorch-a3c, RLlib's use_lstm).
 
 The rollout and the loss speak to every variant through three calls: `initial_state(n)`, `act(obs, state)` (one
-step, for acting) and `unroll(obs, state, resets)` (a whole rollout, for the loss).
+step, for acting) and `unroll(obs, state, resets)` (a whole rollout, for the loss); `draw_noise(n, rng)` starts a
+rollout's gSDE noise.
+
+gSDE (`--gsde`, Box actions; SB3's use_sde with full_std): the exploration noise of a state is z(s) @ W, z(s) the
+actor's last hidden features (detached: the noise does not train them) and W [features, d] drawn per env from
+N(0, exp(log_std)^2) at the start of each rollout. So the policy is N(mean(s), z(s)^2 @ exp(2 log_std)): its
+std depends on the state, and within a rollout the same state gets the same noise.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from a3c_ray.config import Config
+from a3c_ray.config import Config, ConfigError
 from a3c_ray.distributions import Categorical, DiagGaussian, distribution_for
 from a3c_ray.encoders import ACTIVATIONS, make_encoder, mlp
 from a3c_ray.optim import flatten_parameters
 
 State = tuple[torch.Tensor, torch.Tensor] | None  # the LSTM's (h, c), [N, H] each; None without a core
+GSDE_EPS = 1e-6  # added to the variance, as SB3
 
 
 class ActorCritic(nn.Module):
@@ -42,8 +49,14 @@ class ActorCritic(nn.Module):
             hidden = list(config.hidden_sizes)
             self.actor = mlp([features, *hidden, self.dist.param_dim], act, out_gain=0.01)
             self.critic = mlp([features, *hidden, 1], act, out_gain=1.0)
-        self.log_std = nn.Parameter(torch.full((self.dist.param_dim,), float(config.log_std_init))) if isinstance(
+        self.gsde = config.gsde
+        if self.gsde and not isinstance(self.dist, DiagGaussian):
+            raise ConfigError(f"--gsde explores Box actions; this env's action space is {action_space}: drop --gsde")
+        latent = width if self.shared else config.hidden_sizes[-1]
+        std_shape = (latent, self.dist.param_dim) if self.gsde else (self.dist.param_dim,)
+        self.log_std = nn.Parameter(torch.full(std_shape, float(config.log_std_init))) if isinstance(
             self.dist, DiagGaussian) else None
+        self.noise_weights: torch.Tensor | None = None  # gSDE's W per env, [N, features, d]; not a parameter
         self.flat = flatten_parameters(self)  # every parameter is a view into this one vector (a3c_ray.optim)
 
     @property
@@ -59,9 +72,16 @@ class ActorCritic(nn.Module):
     def act(self, obs: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """Distribution params [N, P] for one step of N envs, and the state after it."""
         if not self.shared:
-            return self._params(self.actor(obs)), None
+            latent = self.actor[:-1](obs)
+            return self._params(self.actor[-1](latent), latent, noise=True), None
         features, state = self._step(self.encoder(obs), state)
-        return self._params(self.actor_head(features)), state
+        return self._params(self.actor_head(features), features, noise=True), state
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> None:
+        """gSDE: new noise weights for n envs, for the rollout about to start (no-op otherwise)."""
+        if self.gsde:
+            std = torch.exp(self.log_std.detach())
+            self.noise_weights = torch.from_numpy(rng.standard_normal((n, *std.shape)).astype(np.float32)) * std
 
     def unroll(self, obs: torch.Tensor, state: State, resets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
                                                                                     list[State]]:
@@ -71,10 +91,12 @@ class ActorCritic(nn.Module):
         steps, n = obs.shape[:2]
         flat = obs.reshape(steps * n, *obs.shape[2:])
         if not self.shared:
-            return self._params(self.actor(flat)), self.critic(flat).squeeze(-1), [None] * steps
+            latent = self.actor[:-1](flat)
+            return self._params(self.actor[-1](latent), latent), self.critic(flat).squeeze(-1), [None] * steps
         encoded = self.encoder(flat)
         if not self.recurrent:
-            return self._params(self.actor_head(encoded)), self.critic_head(encoded).squeeze(-1), [None] * steps
+            return self._params(self.actor_head(encoded), encoded), self.critic_head(encoded).squeeze(-1), \
+                [None] * steps
         encoded = encoded.reshape(steps, n, -1)
         outputs, states = [], []
         for t in range(steps):
@@ -82,7 +104,7 @@ class ActorCritic(nn.Module):
             outputs.append(out)
             states.append(state)
         features = torch.cat(outputs)
-        return self._params(self.actor_head(features)), self.critic_head(features).squeeze(-1), states
+        return self._params(self.actor_head(features), features), self.critic_head(features).squeeze(-1), states
 
     def value(self, obs: torch.Tensor, state: State = None) -> torch.Tensor:
         """Values [N] of obs [N, ...], each row with its own state (for bootstrapping)."""
@@ -97,10 +119,19 @@ class ActorCritic(nn.Module):
         h, c = self.core(encoded, state)
         return h, (h, c)
 
-    def _params(self, out: torch.Tensor) -> torch.Tensor:
-        if self.log_std is not None:
-            out = torch.cat([out, self.log_std.expand_as(out)], dim=1)
-        return out
+    def _params(self, out: torch.Tensor, latent: torch.Tensor, noise: bool = False) -> torch.Tensor:
+        """The distribution's params: logits; or means and log stds, with gSDE per state (and, while acting, the
+        rollout's noise z(s) @ W as a third block)."""
+        if self.log_std is None:
+            return out
+        if not self.gsde:
+            return torch.cat([out, self.log_std.expand_as(out)], dim=1)
+        z = latent.detach()
+        log_std = 0.5 * torch.log(z.pow(2) @ torch.exp(2 * self.log_std) + GSDE_EPS)
+        parts = [out, log_std]
+        if noise and self.noise_weights is not None and len(self.noise_weights) == len(z):
+            parts.append(torch.bmm(z.unsqueeze(1), self.noise_weights).squeeze(1))
+        return torch.cat(parts, dim=1)
 
 
 def reset_where(state: State, resets: torch.Tensor) -> State:

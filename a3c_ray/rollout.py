@@ -64,6 +64,7 @@ class RolloutCollector:
         final_obs: list[tuple[int, int, np.ndarray]] = []
         episodes: list[tuple[float, int]] = []
         start_state = self.state
+        self.model.draw_noise(n, self.rng)
         for t in range(length):
             if raw_buf is not None:
                 raw_buf[t] = envs.obs

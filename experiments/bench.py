@@ -50,14 +50,18 @@ def raw_ceiling(env_id: str, seconds: float = 2.0) -> dict:
 
 def batched_ceiling(env_id: str, seconds: float, n: int = 32) -> float | None:
     """Env steps/s of the batched numpy version the workers use when the env has one (random actions)."""
-    from a3c_ray.native_vector import NativeVectorGroup, has_native_vector
+    from a3c_ray.envs import EnvGroup
+    from a3c_ray.native_vector import make_env_group
 
-    if not has_native_vector(env_id):
+    group, rng = make_env_group(env_id, n, seed=0), np.random.default_rng(0)
+    if isinstance(group, EnvGroup):
         return None
-    group, rng = NativeVectorGroup(env_id, n, seed=0), np.random.default_rng(0)
+    space = group.action_space
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        steps += int(group.step(rng.integers(0, 2, n)).valid.sum())
+        actions = rng.integers(0, space.n, n) if group.discrete else rng.uniform(space.low, space.high, (n, 1))
+        result = group.step(actions.astype(np.float32) if not group.discrete else actions)
+        steps += n if result.valid is None else int(result.valid.sum())
     return steps / (time.perf_counter() - start)
 
 

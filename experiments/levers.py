@@ -22,10 +22,18 @@ LEVERS = {  # name -> overrides of the Pendulum-v1 preset
     "base": {},
     "samples_128": {"envs_per_worker": 8},  # 8 envs x 16 steps per gradient (preset: 32 x 16 = 512)
     "samples_64": {"envs_per_worker": 8, "rollout_length": 8},
+    "samples_256": {"envs_per_worker": 16},
     "lr_linear": {"lr_schedule": "linear"},
     "log_std_-1": {"log_std_init": -1.0},
     "gae_0.9_vf_0.4": {"gae_lambda": 0.9, "value_coef": 0.4},
     "squash": {"squash_actions": True},
+    # SB3 A2C's RL-Zoo Pendulum settings without gSDE: 64 samples a gradient, lower initial std, GAE 0.9,
+    # value coef 0.4, a linear learning-rate decay
+    "sb3_like": {"envs_per_worker": 8, "rollout_length": 8, "log_std_init": -1.0, "gae_lambda": 0.9,
+                 "value_coef": 0.4, "lr_schedule": "linear"},
+    "gsde": {"gsde": True, "log_std_init": -2.0},  # SB3's gSDE and RL-Zoo's log std for it
+    "sb3_gsde": {"envs_per_worker": 8, "rollout_length": 8, "gsde": True, "log_std_init": -2.0, "gae_lambda": 0.9,
+                 "value_coef": 0.4, "lr_schedule": "linear"},
 }
 
 

@@ -68,3 +68,68 @@ def test_box_actions_are_clipped_only_into_env_step(monkeypatch):
     group.step(raw)
     assert seen[0].tolist() == [2.0]  # Pendulum's bound
     assert raw.tolist() == [[5.0], [-0.5]]  # the sample the loss sees is untouched
+
+
+def gsde_model(**overrides) -> ActorCritic:
+    env = gym.make("Pendulum-v1")
+    config = Config(env="Pendulum-v1", gsde=True, log_std_init=-1.0, stop_steps=1, **overrides)
+    return ActorCritic(env.observation_space, env.action_space, config)
+
+
+def test_gsde_policy_is_the_state_dependent_gaussian_and_its_noise_is_z_times_w():
+    torch.manual_seed(0)
+    model = gsde_model()
+    obs = torch.randn(5, 3)
+    model.draw_noise(5, np.random.default_rng(0))
+    with torch.no_grad():
+        params, _ = model.act(obs)
+        z = model.actor[:-1](obs)
+        mean = model.actor[-1](z)
+        std = torch.sqrt(z.pow(2) @ torch.exp(2 * model.log_std) + 1e-6)  # SB3's gSDE variance (full_std)
+    assert params.shape == (5, 3)  # mean, log std, this rollout's noise
+    torch.testing.assert_close(params[:, 1:2], torch.log(std))
+    torch.testing.assert_close(params[:, 2:], torch.bmm(z.unsqueeze(1), model.noise_weights).squeeze(1))
+    actions = torch.from_numpy(model.dist.sample(params.numpy(), np.random.default_rng(1)))
+    torch.testing.assert_close(actions, mean + params[:, 2:])  # no fresh noise: the rollout's own
+    ref = torch.distributions.Normal(mean, std)
+    torch.testing.assert_close(model.dist.log_prob(params, actions), ref.log_prob(actions).sum(1))
+    again, _ = model.act(obs)
+    torch.testing.assert_close(again, params)  # the same state gets the same noise within a rollout
+    model.draw_noise(5, np.random.default_rng(2))
+    assert not torch.allclose(model.act(obs)[0][:, 2:], params[:, 2:])  # a new rollout, new noise
+
+
+def test_gsde_noise_has_the_policy_variance_and_trains_the_log_std():
+    torch.manual_seed(0)
+    model = gsde_model()
+    obs = torch.randn(1, 3).expand(20000, 3)  # one state, 20000 draws of W
+    model.draw_noise(20000, np.random.default_rng(0))
+    with torch.no_grad():
+        params, _ = model.act(obs)
+    noise_std = params[:, 2].std().item()
+    assert abs(noise_std - params[0, 1].exp().item()) < 0.03 * noise_std
+    flat, values, _ = model.unroll(torch.randn(4, 2, 3), None, torch.zeros(4, 2, dtype=torch.bool))
+    assert flat.shape == (8, 2)  # no noise block in the loss's params
+    model.dist.log_prob(flat, torch.randn(8, 1)).sum().backward()
+    assert model.log_std.shape == (64, 1) and model.log_std.grad.abs().sum() > 0
+
+
+def test_gsde_needs_box_actions():
+    from a3c_ray.errors import ConfigError
+
+    env = gym.make("CartPole-v1")
+    with pytest.raises(ConfigError, match="--gsde"):
+        ActorCritic(env.observation_space, env.action_space, Config(gsde=True, stop_steps=1))
+
+
+def test_gsde_worker_rollout_gives_a_gradient_of_the_noise_map(tmp_path):
+    from a3c_ray.learner import Learner
+    from a3c_ray.worker import RolloutWorker
+    from conftest import tiny_config
+
+    config = tiny_config(tmp_path, env="Pendulum-v1", gsde=True, log_std_init=-2.0)
+    worker = RolloutWorker(config, 0)
+    gradients = worker.compute_gradients(Learner(config).weights())
+    assert gradients.env_steps == 16 and np.isfinite(gradients.metrics["grad_norm"])
+    std_grads = worker.model.log_std.grad
+    assert std_grads.shape == (64, 1) and std_grads.abs().sum() > 0

@@ -1,9 +1,11 @@
-"""CartPole's batched numpy env: same episodes as the loop of single envs, reset steps kept out of the loss."""
+"""Batched numpy envs: CartPole's (gymnasium's, reset steps kept out of the loss) and our Pendulum-v1 (the same
+dynamics as gymnasium's, step for step)."""
 
 import numpy as np
 
 from a3c_ray.envs import EnvGroup
 from a3c_ray.native_vector import NativeVectorGroup, has_native_vector, make_env_group
+from a3c_ray.pendulum_vector import PendulumVector
 from a3c_ray.worker import RolloutWorker
 from conftest import tiny_config
 
@@ -22,7 +24,9 @@ def test_native_group_is_picked_only_where_gymnasium_has_one():
     assert has_native_vector("CartPole-v1") and not has_native_vector("Pendulum-v1")
     assert isinstance(make_env_group("CartPole-v1", 2, 0), NativeVectorGroup)
     assert isinstance(make_env_group("CartPole-v1", 2, 0, native_vector=False), EnvGroup)
-    assert isinstance(make_env_group("Pendulum-v1", 2, 0), EnvGroup)
+    assert isinstance(make_env_group("Pendulum-v1", 2, 0), PendulumVector)
+    assert isinstance(make_env_group("Pendulum-v1", 2, 0, native_vector=False), EnvGroup)
+    assert isinstance(make_env_group("MountainCarContinuous-v0", 2, 0), EnvGroup)
 
 
 def test_random_policy_episodes_match_the_loop_of_single_envs():
@@ -62,3 +66,31 @@ def test_loss_ignores_what_reset_steps_hold(tmp_path):
     np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-7)
     rollout.rewards[rollout.valid] += 1.0  # and the check can fail: real rows do move the gradient
     assert not np.allclose(before, worker.gradients_for(rollout, version=0).grads)
+
+
+def test_batched_pendulum_follows_gymnasium_step_for_step():
+    rng = np.random.default_rng(0)
+    group = PendulumVector(6, seed=3)
+    singles = [make_env_group("Pendulum-v1", 1, seed=0, native_vector=False).envs[0] for _ in range(6)]
+    for env, state in zip(singles, group.state):
+        env.unwrapped.state = state.copy()  # the same start: the dynamics are what is compared
+    returns = np.zeros(6)
+    for t in range(200):
+        actions = rng.normal(0, 2.0, (6, 1)).astype(np.float32)  # some beyond the +-2 torque limit
+        result = group.step(actions)
+        for i, env in enumerate(singles):
+            obs, reward, term, trunc, _ = env.step(np.clip(actions[i], -2, 2))
+            returns[i] += reward
+            assert not term and trunc == result.truncated[i] == (t == 199)
+            np.testing.assert_allclose(result.final_obs[i] if trunc else result.obs[i], obs, rtol=1e-6, atol=1e-6)
+            assert abs(result.rewards[i] - reward) < 1e-5 * max(1.0, abs(reward))
+    assert sorted(i for i, _, _ in result.finished) == list(range(6))
+    np.testing.assert_allclose([ret for _, ret, _ in sorted(result.finished)], returns, rtol=1e-5)
+    assert all(length == 200 for _, _, length in result.finished)
+    assert group.episode_lengths.sum() == 0 and not np.allclose(group.state, [env.unwrapped.state for env in singles])
+
+
+def test_batched_pendulum_resets_like_gymnasium():
+    starts = PendulumVector(20_000, seed=1).state
+    assert (np.abs(starts[:, 0]) <= np.pi).all() and (np.abs(starts[:, 1]) <= 1.0).all()
+    assert abs(starts[:, 0].std() - np.pi / np.sqrt(3)) < 0.05  # uniform on (-pi, pi), as PendulumEnv.reset
