@@ -38,6 +38,8 @@ class Config:
     gae_lambda: float = _doc("GAE lambda in (0, 1]; 1.0 gives plain n-step returns", default=0.95)
     lr: float = _doc("learning rate of the global optimizer", default=7e-4)
     optimizer: str = _doc("adam or rmsprop", default="adam")
+    optimizer_eps: float = _doc("epsilon added to the optimizer's denominator; it must stay well below the "
+                                "gradients' size, or it damps the layers with the smallest ones", default=1e-5)
     entropy_coef: float = _doc("weight of the entropy bonus", default=0.0)
     value_coef: float = _doc("weight of the value loss", default=0.5)
     max_grad_norm: float = _doc("clip each gradient to this global norm (0 disables)", default=0.5)
@@ -101,6 +103,8 @@ class Config:
                 raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be > 0, got {self.lr!r}")
+        if not self.optimizer_eps > 0:
+            raise ConfigError(f"--optimizer-eps must be > 0, got {self.optimizer_eps!r}")
         for name in ("gamma", "gae_lambda"):
             value = getattr(self, name)
             if not 0 < value <= 1:

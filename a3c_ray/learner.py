@@ -15,7 +15,7 @@ from a3c_ray.optim import FlatOptimizer
 
 def build_optimizer(config: Config, model: ActorCritic) -> FlatOptimizer:
     """Adam or RMSprop (the A3C paper's, SB3 A2C's) over the model's flat parameter vector."""
-    return FlatOptimizer(config.optimizer, model.flat.numel(), config.lr)
+    return FlatOptimizer(config.optimizer, model.flat.numel(), config.lr, config.optimizer_eps)
 
 
 class Learner:

@@ -27,6 +27,8 @@ LEVERS = {  # name -> overrides of the Pendulum-v1 preset
     "log_std_-1": {"log_std_init": -1.0},
     "gae_0.9_vf_0.4": {"gae_lambda": 0.9, "value_coef": 0.4},
     "squash": {"squash_actions": True},
+    "norm_adv": {"normalize_advantage": True},
+    "eps_1e-8": {"optimizer_eps": 1e-8},  # the actor's hidden layers get gradients of ~1e-6, below 1e-5
     # SB3 A2C's RL-Zoo Pendulum settings without gSDE: 64 samples a gradient, lower initial std, GAE 0.9,
     # value coef 0.4, a linear learning-rate decay
     "sb3_like": {"envs_per_worker": 8, "rollout_length": 8, "log_std_init": -1.0, "gae_lambda": 0.9,

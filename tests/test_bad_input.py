@@ -64,6 +64,8 @@ CASES = [
     ("tasks-zero", [*TRAIN, "--env", "CartPole-v1", "--tasks-per-worker", "0"], 2, ["--tasks-per-worker", "0"]),
     ("keep-negative", [*TRAIN, "--env", "CartPole-v1", "--keep-checkpoints", "-1"], 2, ["--keep-checkpoints", "-1"]),
     ("lr-negative", [*TRAIN, "--env", "CartPole-v1", "--lr", "-1e-3"], 2, ["--lr", "-0.001"]),
+    ("optimizer-eps-zero", [*TRAIN, "--env", "CartPole-v1", "--optimizer-eps", "0"], 2, ["--optimizer-eps", "> 0"]),
+    ("gsde-discrete", [*TRAIN, "--env", "CartPole-v1", "--gsde"], 2, ["--gsde", "Discrete(2)", "drop --gsde"]),
     ("workers-zero", [*TRAIN, "--env", "CartPole-v1", "--workers", "0"], 2, ["--workers", "0"]),
     ("grad-dtype-mp", [*TRAIN, "--env", "CartPole-v1", "--backend", "mp", "--grad-dtype", "bfloat16"], 2,
      ["--grad-dtype bfloat16", "--backend ray"]),
