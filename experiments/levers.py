@@ -18,6 +18,8 @@ from a3c_ray import evaluate, make_config, train
 from a3c_ray.atomic import atomic_write_text
 from common import local_ray, output_dir, parser
 
+SB3_A2C = {"envs_per_worker": 8, "rollout_length": 8, "lr": 7e-4, "lr_schedule": "linear", "gae_lambda": 0.9,
+           "value_coef": 0.4, "optimizer": "rmsprop"}
 LEVERS = {  # name -> overrides of the Pendulum-v1 preset
     "base": {},
     "samples_128": {"envs_per_worker": 8},  # 8 envs x 16 steps per gradient (preset: 32 x 16 = 512)
@@ -29,13 +31,24 @@ LEVERS = {  # name -> overrides of the Pendulum-v1 preset
     "squash": {"squash_actions": True},
     "norm_adv": {"normalize_advantage": True},
     "eps_1e-8": {"optimizer_eps": 1e-8},  # the actor's hidden layers get gradients of ~1e-6, below 1e-5
-    # SB3 A2C's RL-Zoo Pendulum settings without gSDE: 64 samples a gradient, lower initial std, GAE 0.9,
-    # value coef 0.4, a linear learning-rate decay
-    "sb3_like": {"envs_per_worker": 8, "rollout_length": 8, "log_std_init": -1.0, "gae_lambda": 0.9,
-                 "value_coef": 0.4, "lr_schedule": "linear"},
-    "gsde": {"gsde": True, "log_std_init": -2.0},  # SB3's gSDE and RL-Zoo's log std for it
-    "sb3_gsde": {"envs_per_worker": 8, "rollout_length": 8, "gsde": True, "log_std_init": -2.0, "gae_lambda": 0.9,
-                 "value_coef": 0.4, "lr_schedule": "linear"},
+    # SB3 A2C's RL-Zoo Pendulum settings: 64 samples a gradient, lr 7e-4 decaying linearly, GAE 0.9, value coef 0.4,
+    # RMSprop; without gSDE (log std -1), and with it (log std -2, as RL-Zoo)
+    "sb3_like": {**SB3_A2C, "log_std_init": -1.0},
+    "sb3_gsde": {**SB3_A2C, "gsde": True, "log_std_init": -2.0},
+    # the same with fewer, larger Ray tasks (a Ray task costs ~2-4 ms of round trip here): 128 or 256 samples a
+    # gradient, a larger learning rate, 2 tasks queued per worker
+    "gsde_128": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 16, "lr": 1e-3,
+                 "tasks_per_worker": 2},
+    "gsde_256": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 32, "lr": 1.4e-3,
+                 "tasks_per_worker": 2},
+    "gsde_256_lr2e-3": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 32, "lr": 2e-3,
+                        "tasks_per_worker": 2},
+    "gsde_256_lr3e-3": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 32, "lr": 3e-3,
+                        "tasks_per_worker": 2},
+    "gsde_256_lr2e-3_const": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 32, "lr": 2e-3,
+                              "tasks_per_worker": 2, "lr_schedule": "constant"},
+    "gsde_256_adam": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 32, "lr": 1e-3,
+                      "tasks_per_worker": 2, "optimizer": "adam"},
 }
 
 
