@@ -167,9 +167,11 @@ def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame)
 def main() -> None:
     options = parser(__doc__.splitlines()[0], "bench")
     options.add_argument("--no-sb3", action="store_true", help="skip the SB3 A2C baseline")
+    options.add_argument("--envs", help="comma-separated subset of the envs (default: CartPole-v1,Pendulum-v1)")
     args = options.parse_args()
     out = output_dir(args, "bench")
     envs, seeds = plan(args.quick)
+    envs = args.envs.split(",") if args.envs else envs
     budget = {"CartPole-v1": 40.0 if args.quick else 90.0, "Pendulum-v1": 180.0}
     eval_episodes = 10 if args.quick else 100
 
