@@ -19,6 +19,7 @@ ENV_ID = "Pendulum-v1"
 MAX_SPEED, MAX_TORQUE, DT, G, M, L = 8.0, 2.0, 0.05, 10.0, 1.0, 1.0
 MAX_EPISODE_STEPS = 200
 INIT_HIGH = np.array([np.pi, 1.0])  # reset: theta ~ U(-pi, pi), theta dot ~ U(-1, 1)
+ENV_STREAM = 0x9E17  # with the seed, names this group's own random stream
 
 
 def angle_normalize(x: np.ndarray) -> np.ndarray:
@@ -37,7 +38,7 @@ class PendulumVector:
         self.low = self.action_space.low.astype(np.float32)
         self.high = self.action_space.high.astype(np.float32)
         self.squash, self.max_steps, self.n = squash_actions, max_episode_steps, n
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng([seed, ENV_STREAM])  # not the stream the worker samples actions with
         self.state = self.rng.uniform(-INIT_HIGH, INIT_HIGH, size=(n, 2))
         self.obs = observe(self.state)
         self.episode_returns = np.zeros(n)
@@ -51,7 +52,7 @@ class PendulumVector:
         self.state, costs = dynamics(self.state, u.astype(np.float32))
         rewards = (-costs).astype(np.float32)
         obs = observe(self.state)
-        self.episode_returns += rewards
+        self.episode_returns -= costs  # float64, as EnvGroup sums the env's rewards
         self.episode_lengths += 1
         truncated = self.episode_lengths >= self.max_steps
         final_obs: dict[int, np.ndarray] = {}
@@ -73,7 +74,8 @@ class PendulumVector:
 
 def dynamics(state: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """gymnasium's PendulumEnv.step for every row: the next (theta, theta dot) and the cost of this step. `u` is
-    float32, as the env gets it: the terms in u are float32 there too (numpy 2's promotion), then float64."""
+    float32, as the env gets it: under numpy 2's promotion the terms in u are float32 there too, then float64
+    (numpy 1.x computes them in float64 there: differences of ~1e-7)."""
     th, thdot = state[:, 0], state[:, 1]
     costs = angle_normalize(th) ** 2 + 0.1 * thdot**2 + 0.001 * (u**2)
     new_thdot = np.clip(thdot + (3 * G / (2 * L) * np.sin(th) + 3.0 / (M * L**2) * u) * DT, -MAX_SPEED, MAX_SPEED)

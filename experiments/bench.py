@@ -55,6 +55,7 @@ def batched_ceiling(env_id: str, seconds: float, n: int = 32) -> float | None:
 
     group, rng = make_env_group(env_id, n, seed=0), np.random.default_rng(0)
     if isinstance(group, EnvGroup):
+        group.close()
         return None
     space = group.action_space
     steps, start = 0, time.perf_counter()

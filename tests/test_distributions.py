@@ -133,3 +133,18 @@ def test_gsde_worker_rollout_gives_a_gradient_of_the_noise_map(tmp_path):
     assert gradients.env_steps == 16 and np.isfinite(gradients.metrics["grad_norm"])
     std_grads = worker.model.log_std.grad
     assert std_grads.shape == (64, 1) and std_grads.abs().sum() > 0
+
+
+def test_plain_gaussian_worker_on_the_loop_of_single_pendulums(tmp_path):
+    """The Pendulum preset turns gSDE and the batched env on: the state-independent std and EnvGroup's Box path
+    keep a test of their own."""
+    from a3c_ray.learner import Learner
+    from a3c_ray.worker import RolloutWorker
+    from conftest import tiny_config
+
+    config = tiny_config(tmp_path, env="Pendulum-v1", gsde=False, native_vector_env=False)
+    worker = RolloutWorker(config, 0)
+    assert isinstance(worker.envs, EnvGroup)
+    gradients = worker.compute_gradients(Learner(config).weights())
+    assert gradients.env_steps == 16 and np.isfinite(gradients.metrics["grad_norm"])
+    assert worker.model.log_std.shape == (1,) and worker.model.log_std.grad.abs().sum() > 0
