@@ -142,8 +142,11 @@ def test_overwrite_replaces_a_run(files, tmp_path):
 
 def default_sigint_in_own_group() -> None:
     """As default_sigint, in a process group of its own, as a terminal's foreground job: a closed terminal
-    sends SIGHUP to every process of that group (the test's killpg reaches only what the CLI started)."""
+    sends SIGHUP to every process of that group (the test's killpg reaches only what the CLI started). SIGHUP as
+    a terminal's job has it: a suite started under nohup hands its children SIGHUP ignored, and a run honours
+    that (it kept training, and these tests failed with exit 0)."""
     default_sigint()
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     os.setpgrp()
 
 
