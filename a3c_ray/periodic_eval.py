@@ -101,14 +101,21 @@ class PeriodicEvaluator:
                 "see its output above, or pass --eval-interval-steps 0 to train without it")
 
     def close(self) -> None:
+        if self.requests is None:  # closed already
+            return
         if self.process.is_alive():
             self.requests.put(None)
             self.process.join(timeout=2.0)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=2.0)
-        self.requests.cancel_join_thread()
-        self.results.cancel_join_thread()
+        for queue in (self.requests, self.results):
+            queue.cancel_join_thread()
+            queue.close()
+        # their semaphores are released (and unregistered from multiprocessing's resource tracker) when the queues
+        # go, now: if Ray's teardown then crashes this process, the tracker has nothing to warn about on stderr
+        # beside the supervisor's one line
+        self.requests = self.results = None
 
 
 class EvaluationSchedule:
