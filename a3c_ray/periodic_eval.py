@@ -51,7 +51,7 @@ def serve(config: Config, requests, results) -> None:
     torch.set_num_threads(1)
     model, normalizer = build_policy(config)
     envs = make_eval_envs(config.env, config.eval_episodes)
-    for round_, (params, stats) in enumerate(iter(requests.get, None)):
+    for round_, (params, stats) in enumerate(_requests(requests)):
         start = time.perf_counter()
         set_flat_weights(model, params)
         normalizer.load(stats)
@@ -61,6 +61,23 @@ def serve(config: Config, requests, results) -> None:
         results.put((returns, time.perf_counter() - start))
     for env in envs:
         env.close()
+
+
+def _requests(requests):
+    """What the driver sends, until its None, or until the driver is gone: one that died in a crash never sends
+    the None, and this process went on holding the terminal's output (seen: a command piping the CLI's output
+    waited 10 minutes on it)."""
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            request = requests.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return
+            continue
+        if request is None:
+            return
+        yield request
 
 
 class PeriodicEvaluator:

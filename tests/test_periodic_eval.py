@@ -103,3 +103,36 @@ def test_a_round_that_reaches_the_threshold_solves_only_when_its_confirmation_do
     assert len(recorder.eval_rows) == 1 and recorder.eval_rows[0]["episodes"] == 10
     assert recorder.eval_rows[0]["return_mean"] == pytest.approx((250 + second[0]) / 2)
     assert (recorder.solved_at is not None) == solved
+
+
+ORPHAN = """
+import os, sys
+from a3c_ray.config import make_config
+from a3c_ray.periodic_eval import PeriodicEvaluator
+
+if __name__ == "__main__":
+    evaluator = PeriodicEvaluator(make_config("CartPole-v1", stop_steps=100), sys.argv[1])
+    print(evaluator.process.pid, flush=True)
+    evaluator.process.join(timeout=5)  # it is up and waiting for weights
+    os._exit(1)  # the driver dies without closing it, as in a crash
+"""
+
+
+def test_the_evaluation_process_ends_when_the_driver_dies_without_closing_it(tmp_path):
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = tmp_path / "driver.py"
+    script.write_text(ORPHAN)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120)
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    if alive:
+        psutil.Process(pid).kill()
+    assert not alive, "the evaluation process outlived its driver"
