@@ -69,11 +69,15 @@ class ActorCritic(nn.Module):
         zeros = torch.zeros(n, self.core.hidden_size)
         return zeros, zeros.clone()
 
+    def _separate_actor(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The separate actor MLP's output and its last hidden layer (gSDE's noise is a function of that)."""
+        latent = self.actor[:-1](obs)
+        return self.actor[-1](latent), latent
+
     def act(self, obs: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """Distribution params [N, P] for one step of N envs, and the state after it."""
         if not self.shared:
-            latent = self.actor[:-1](obs)
-            return self._params(self.actor[-1](latent), latent, noise=True), None
+            return self._params(*self._separate_actor(obs), noise=True), None
         features, state = self._step(self.encoder(obs), state)
         return self._params(self.actor_head(features), features, noise=True), state
 
@@ -91,8 +95,7 @@ class ActorCritic(nn.Module):
         steps, n = obs.shape[:2]
         flat = obs.reshape(steps * n, *obs.shape[2:])
         if not self.shared:
-            latent = self.actor[:-1](flat)
-            return self._params(self.actor[-1](latent), latent), self.critic(flat).squeeze(-1), [None] * steps
+            return self._params(*self._separate_actor(flat)), self.critic(flat).squeeze(-1), [None] * steps
         encoded = self.encoder(flat)
         if not self.recurrent:
             return self._params(self.actor_head(encoded), encoded), self.critic_head(encoded).squeeze(-1), \
