@@ -14,11 +14,9 @@ import torch
 from a3c_ray.atomic import atomic_write
 from a3c_ray.config import Config, ConfigError
 from a3c_ray.errors import CheckpointError  # noqa: F401  (re-exported here)
+from a3c_ray.run_dir import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, HISTORY_DIR  # noqa: F401  (re-exported here)
 
 FORMAT = "a3c_ray.checkpoint/1"
-CHECKPOINT_NAME = "checkpoint.pt"
-BEST_CHECKPOINT_NAME = "best_checkpoint.pt"  # the weights with the best greedy evaluation during training
-HISTORY_DIR = "checkpoints"
 
 
 def save_checkpoint(path: str | os.PathLike, *, config: Config, model_state: dict, optimizer_state: dict,

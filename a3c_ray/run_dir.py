@@ -8,9 +8,11 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, HISTORY_DIR
 from a3c_ray.config import Config, ConfigError
 
+CHECKPOINT_NAME = "checkpoint.pt"
+BEST_CHECKPOINT_NAME = "best_checkpoint.pt"  # the weights with the best greedy evaluation during training
+HISTORY_DIR = "checkpoints"
 RUN_FILES = ("config.json", "summary.json", "progress.csv", "episodes.csv", "evals.csv", CHECKPOINT_NAME,
              BEST_CHECKPOINT_NAME, "learning_curve.png")
 RUN_DIRS = (HISTORY_DIR, "tb")
@@ -21,14 +23,22 @@ def default_run_dir(config: Config) -> Path:
     return Path("runs") / f"{config.env.replace(':', '_').replace('/', '_')}-{config.backend}-s{config.seed}-{stamp}"
 
 
-def prepare_run_dir(config: Config) -> Path:
-    run_dir = Path(config.out) if config.out else default_run_dir(config)
+def check_run_dir(config: Config) -> None:
+    """Raise ConfigError if --out cannot take this run (a file, or a run without --overwrite); touches nothing."""
+    if not config.out:
+        return
+    run_dir = Path(config.out)
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {str(run_dir)!r} is a file; give a directory")
+    if any((run_dir / name).exists() for name in RUN_FILES[:-1]) and not config.overwrite:
+        raise ConfigError(f"--out {str(run_dir)!r} already holds a run; choose another directory or pass "
+                          "--overwrite")
+
+
+def prepare_run_dir(config: Config) -> Path:
+    check_run_dir(config)
+    run_dir = Path(config.out) if config.out else default_run_dir(config)
     if any((run_dir / name).exists() for name in RUN_FILES[:-1]):
-        if not config.overwrite:
-            raise ConfigError(f"--out {str(run_dir)!r} already holds a run; choose another directory or pass "
-                              "--overwrite")
         for name in RUN_FILES:
             (run_dir / name).unlink(missing_ok=True)
         for name in RUN_DIRS:

@@ -31,7 +31,8 @@ CHILD = textwrap.dedent("""
 
     def ray_processes():
         node = ray._private.worker._global_node  # the local Ray this run started
-        procs = [psutil.Process(info.process.pid) for infos in node.all_processes.values() for info in infos]
+        procs = [psutil.Process(info.process.pid) for infos in node.all_processes.values() for info in infos
+                 if info.process.poll() is None]  # shutdown_local has ended the monitor already
         return procs + [child for proc in procs for child in proc.children(recursive=True)]
 
     def failing_shutdown(*args, **kwargs):

@@ -19,7 +19,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from a3c_ray.backends import BackendError, apply_batch
 from a3c_ray.backends.ray_aggregator import AggregatorReport, GradientAggregator
-from a3c_ray.backends.ray_runtime import check_reachable, connect, first_line
+from a3c_ray.backends.ray_runtime import check_reachable, connect, first_line, shutdown_local
 from a3c_ray.backends.ray_workers import WorkerHandle, new_rollout_worker
 from a3c_ray.config import Config
 from a3c_ray.gradient_batch import GradientBatch, Update
@@ -301,7 +301,7 @@ class RayBackend:
         """Shut Ray down if this run started it; a Ray the user started (or a cluster) is left running."""
         if self.owns_ray:
             self.owns_ray = False
-            ray.shutdown()
+            shutdown_local()
 
 
 def _text(reason) -> str:
