@@ -118,7 +118,8 @@ def _start_ray_early(config: Config) -> None:
         from a3c_ray.run_dir import check_run_dir
 
         config.validate()
-        check_run_dir(config)
+        if config.out:  # a default run dir is new
+            check_run_dir(Path(config.out), config.overwrite)
         prepare(config.env)
         gym.spec(config.env)
         if config.tensorboard:

@@ -23,22 +23,21 @@ def default_run_dir(config: Config) -> Path:
     return Path("runs") / f"{config.env.replace(':', '_').replace('/', '_')}-{config.backend}-s{config.seed}-{stamp}"
 
 
-def check_run_dir(config: Config) -> None:
-    """Raise ConfigError if --out cannot take this run (a file, or a run without --overwrite); touches nothing."""
-    if not config.out:
-        return
-    run_dir = Path(config.out)
+def check_run_dir(run_dir: Path, overwrite: bool) -> bool:
+    """Raise ConfigError if `run_dir` cannot take a run (a file, or a run without --overwrite); touches nothing.
+    True when it holds a run that --overwrite replaces."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {str(run_dir)!r} is a file; give a directory")
-    if any((run_dir / name).exists() for name in RUN_FILES[:-1]) and not config.overwrite:
+    holds_a_run = any((run_dir / name).exists() for name in RUN_FILES[:-1])
+    if holds_a_run and not overwrite:
         raise ConfigError(f"--out {str(run_dir)!r} already holds a run; choose another directory or pass "
                           "--overwrite")
+    return holds_a_run
 
 
 def prepare_run_dir(config: Config) -> Path:
-    check_run_dir(config)
     run_dir = Path(config.out) if config.out else default_run_dir(config)
-    if any((run_dir / name).exists() for name in RUN_FILES[:-1]):
+    if check_run_dir(run_dir, config.overwrite):
         for name in RUN_FILES:
             (run_dir / name).unlink(missing_ok=True)
         for name in RUN_DIRS:

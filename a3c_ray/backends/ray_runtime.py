@@ -23,6 +23,7 @@ import sys
 import threading
 
 import ray
+from ray._private import ray_constants
 
 from a3c_ray.config import Config, ConfigError
 from a3c_ray.spawn import reenter
@@ -43,7 +44,7 @@ def connect(config: Config) -> bool:
         return True
     if ray.is_initialized():
         return False
-    address = config.address or os.environ.get("RAY_ADDRESS") or None
+    address = _cluster_address(config)
     if address:
         check_reachable(address)
         cwd = os.getcwd()
@@ -54,20 +55,27 @@ def connect(config: Config) -> bool:
             raise ConfigError(f"cannot connect to the Ray cluster at {address!r} ({first_line(exc)}); start one "
                               "with `ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None
         return False
-    start_local(max(os.cpu_count() or 1, config.workers), config.ray_metrics)
+    start_local(_local_cpus(config), config.ray_metrics)
     return True
+
+
+def _cluster_address(config: Config) -> str | None:
+    return config.address or os.environ.get("RAY_ADDRESS") or None
+
+
+def _local_cpus(config: Config) -> int:
+    return max(os.cpu_count() or 1, config.workers)
 
 
 def start_early(config: Config) -> None:
     """Begin the local Ray that connect() would start for `config`, in a thread; connect() waits for it. Nothing
     happens for a run that would not start one (another backend, a cluster address, a Ray already up)."""
     global _early
-    if _early is not None or config.backend != "ray" or config.address or os.environ.get("RAY_ADDRESS") \
-            or ray.is_initialized():
+    if _early is not None or config.backend != "ray" or _cluster_address(config) or ray.is_initialized():
         return
     if threading.current_thread() is threading.main_thread():  # what ray.init does from the main thread
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
-    _early = _EarlyStart(max(os.cpu_count() or 1, config.workers), config.ray_metrics)
+    _early = _EarlyStart(_local_cpus(config), config.ray_metrics)
 
 
 class _EarlyStart:
@@ -120,7 +128,7 @@ def shutdown_local() -> None:
     one after another; its autoscaler monitor (which holds nothing of a run's) sat out that whole second every
     time, 1.0 s of a 1.4 s shutdown here, before Ray SIGKILLed it. It is SIGKILLed first instead."""
     node = getattr(ray._private.worker, "_global_node", None)
-    for info in (getattr(node, "all_processes", None) or {}).get("monitor", []):
+    for info in (getattr(node, "all_processes", None) or {}).get(ray_constants.PROCESS_TYPE_MONITOR, []):
         if info.process.poll() is None:
             info.process.kill()
             try:
