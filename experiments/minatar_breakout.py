@@ -49,14 +49,16 @@ def reached(frame: pd.DataFrame, elapsed: pd.Series) -> tuple[float | None, floa
     return (float(elapsed.iloc[hit[0]]), float(frame["env_steps"].iloc[hit[0]])) if len(hit) else (None, None)
 
 
-def run_a3c(seed: int, seconds: float, out) -> tuple[dict, pd.DataFrame]:
+def run_a3c(seed: int, seconds: float, out, system: str = "a3c_ray ray (CLI defaults)", name: str = "a3c",
+            **overrides) -> tuple[dict, pd.DataFrame]:
+    """A run with CLI defaults (plus `overrides`, as flags would be) into `out/<name>-s<seed>`; its row and curve."""
     config = make_config(ENV, seed=seed, stop_seconds=seconds, stop_at_threshold=False, progress_bar=False,
-                         overwrite=True, out=str(out / f"a3c-s{seed}"))
+                         overwrite=True, out=str(out / f"{name}-s{seed}"), **overrides)
     result = train(config)
     episodes = result.episodes
     frame = curve(episodes["return"], episodes["env_steps"])
     time_s, steps = reached(frame, episodes["time_s"])
-    return {"system": "a3c_ray ray (CLI defaults)", "seed": seed, "time_to_10_s": time_s, "env_steps_to_10": steps,
+    return {"system": system, "seed": seed, "time_to_10_s": time_s, "env_steps_to_10": steps,
             "final_mean_100": frame["mean_100"].iloc[-1], "env_steps": result.summary["env_steps"],
             "env_steps_per_s": result.summary["env_steps_per_s"]}, frame
 
@@ -106,6 +108,18 @@ def run_ppo(seed: int, seconds: float) -> tuple[dict, pd.DataFrame]:
             "env_steps_per_s": model.num_timesteps / (time.perf_counter() - clock.start)}, frame
 
 
+def markdown(runs: pd.DataFrame) -> str:
+    """One table row per run (run_a3c's or run_ppo's row)."""
+    lines = ["| system | seed | minutes to a 100-episode mean of 10 | env steps to 10 | final 100-episode mean | "
+             "env steps | env steps/s |", "|---|---|---|---|---|---|---|"]
+    for _, r in runs.iterrows():
+        to10 = "not reached" if pd.isna(r["time_to_10_s"]) else f"{r['time_to_10_s'] / 60:.1f}"
+        steps = "–" if pd.isna(r["env_steps_to_10"]) else f"{r['env_steps_to_10']:,.0f}"
+        lines.append(f"| {r['system']} | {r['seed']} | {to10} | {steps} | {r['final_mean_100']:.1f} | "
+                     f"{r['env_steps']:,.0f} | {r['env_steps_per_s']:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot(curves: dict[str, pd.DataFrame], path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, frame in curves.items():
@@ -147,16 +161,9 @@ def main() -> None:
     atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
     thinned = pd.concat([f.iloc[::CURVE_EVERY].assign(run=k) for k, f in curves.items()])  # ~1M episodes in full
     atomic_write_text(out / "curves.csv", thinned.to_csv(index=False))
-    lines = ["| system | seed | minutes to a 100-episode mean of 10 | env steps to 10 | final 100-episode mean | "
-             "env steps | env steps/s |", "|---|---|---|---|---|---|---|"]
-    for _, r in runs.iterrows():
-        to10 = "not reached" if pd.isna(r["time_to_10_s"]) else f"{r['time_to_10_s'] / 60:.1f}"
-        steps = "–" if pd.isna(r["env_steps_to_10"]) else f"{r['env_steps_to_10']:,.0f}"
-        lines.append(f"| {r['system']} | {r['seed']} | {to10} | {steps} | {r['final_mean_100']:.1f} | "
-                     f"{r['env_steps']:,.0f} | {r['env_steps_per_s']:,.0f} |")
-    atomic_write_text(out / "minatar.md", "\n".join(lines) + "\n")
+    atomic_write_text(out / "minatar.md", markdown(runs))
     plot(curves, out / "breakout.png")
-    print("\n".join(lines))
+    print(markdown(runs))
 
 
 if __name__ == "__main__":
