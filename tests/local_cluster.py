@@ -29,6 +29,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class PortPicker:
+    """Free ports that are never handed out twice.
+
+    Ray refuses to start a node when two of its components share a port, and a worker range from free_port()
+    can cover a single port picked a moment before or after it (seen in CI: the runtime-env agent's port inside
+    the worker range). So every port and range handed out is remembered and kept out of the next pick.
+    """
+
+    WORKER_PORTS = 51
+
+    def __init__(self):
+        self.taken: set[int] = {8265, 10001}  # Ray's defaults, which it checks each node's ports against
+
+    def port(self) -> int:
+        while (port := free_port()) in self.taken:
+            pass
+        self.taken.add(port)
+        return port
+
+    def worker_range(self) -> tuple[int, int]:
+        """`WORKER_PORTS` consecutive free ports, none handed out before."""
+        for _ in range(200):
+            low = free_port()
+            ports = range(low, low + self.WORKER_PORTS)
+            if ports[-1] < 65536 and self.taken.isdisjoint(ports) and all(_bindable(p) for p in ports):
+                self.taken.update(ports)
+                return low, ports[-1]
+        raise RuntimeError("no free range of worker ports on 127.0.0.1")
+
+
 class LocalCluster:
     """Head plus `nodes` extra nodes ("node", "node2", ...). `env` is what a client (ray job submit) needs."""
 
@@ -39,7 +78,8 @@ class LocalCluster:
         token.chmod(0o600)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
         self.env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token), RAY_USAGE_STATS_ENABLED="0")
-        self.gcs_port, self.dashboard_port = free_port(), free_port()
+        self.ports = PortPicker()
+        self.gcs_port, self.dashboard_port = self.ports.port(), self.ports.port()
         self.address = f"127.0.0.1:{self.gcs_port}"
         self.dashboard = f"http://127.0.0.1:{self.dashboard_port}"
         self.node_manager_ports: dict[str, int] = {}
@@ -50,20 +90,20 @@ class LocalCluster:
     def start(self) -> "LocalCluster":
         self._ray_start("head", self.head_cpus, "--head", f"--port={self.gcs_port}", "--include-dashboard=true",
                         "--dashboard-host=127.0.0.1", f"--dashboard-port={self.dashboard_port}",
-                        f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}")
+                        f"--ray-client-server-port={self.ports.port()}", f"--temp-dir={self.temp_dir}")
         for name in self.node_names:
             self._ray_start(name, self.node_cpus, f"--address={self.address}", f"--temp-dir={self.temp_dir}")
         return self
 
     def _ray_start(self, name: str, cpus: int, *args: str) -> None:
-        port = free_port()
-        self.node_manager_ports[name] = port
-        low = free_port()
+        low, high = self.ports.worker_range()
+        port = self.node_manager_ports[name] = self.ports.port()
+        pick = self.ports.port
         cmd = [RAY, "start", *args, "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", "--disable-usage-stats",
-               f"--node-manager-port={port}", f"--object-manager-port={free_port()}",
-               f"--dashboard-agent-listen-port={free_port()}", f"--dashboard-agent-grpc-port={free_port()}",
-               f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}",
-               f"--min-worker-port={low}", f"--max-worker-port={low + 50}"]
+               f"--node-manager-port={port}", f"--object-manager-port={pick()}",
+               f"--dashboard-agent-listen-port={pick()}", f"--dashboard-agent-grpc-port={pick()}",
+               f"--runtime-env-agent-port={pick()}", f"--metrics-export-port={pick()}",
+               f"--min-worker-port={low}", f"--max-worker-port={high}"]
         before = {p.pid for p in psutil.process_iter()}
         done = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
         self.started += [p for p in psutil.process_iter() if p.pid not in before and self._ours(p)]
