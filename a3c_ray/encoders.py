@@ -16,14 +16,16 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 def mlp(sizes: list[int], activation: type[nn.Module], out_gain: float = np.sqrt(2),
-        last: type[nn.Module] | None = None) -> nn.Sequential:
-    """Linear layers with orthogonal init; `activation` between them, `last` (if any) after the last one."""
+        last: type[nn.Module] | None = None, ortho: bool = True) -> nn.Sequential:
+    """Linear layers with orthogonal init (ortho=False: PyTorch's default); `activation` between them, `last` (if
+    any) after the last one."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         linear = nn.Linear(n_in, n_out)
         final = i == len(sizes) - 2
-        nn.init.orthogonal_(linear.weight, gain=out_gain if final else np.sqrt(2))
-        nn.init.zeros_(linear.bias)
+        if ortho:
+            nn.init.orthogonal_(linear.weight, gain=out_gain if final else np.sqrt(2))
+            nn.init.zeros_(linear.bias)
         layers.append(linear)
         if not final:
             layers.append(activation())

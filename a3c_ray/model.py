@@ -35,20 +35,21 @@ class ActorCritic(nn.Module):
     def __init__(self, observation_space, action_space, config: Config):
         super().__init__()
         self.dist: Categorical | DiagGaussian = distribution_for(action_space)
-        act = ACTIVATIONS[config.activation]
+        act, ortho = ACTIVATIONS[config.activation], config.ortho_init
         encoder, features = make_encoder(observation_space, config)
         self.shared = config.lstm or encoder is not None
         if self.shared:
-            self.encoder = encoder if encoder is not None else mlp([features, *config.hidden_sizes], act, last=act)
+            self.encoder = encoder if encoder is not None else \
+                mlp([features, *config.hidden_sizes], act, last=act, ortho=ortho)
             width = features if encoder is not None else config.hidden_sizes[-1]
             self.core = nn.LSTMCell(width, config.lstm_size) if config.lstm else None
             width = config.lstm_size if config.lstm else width
-            self.actor_head = mlp([width, self.dist.param_dim], act, out_gain=0.01)
-            self.critic_head = mlp([width, 1], act, out_gain=1.0)
+            self.actor_head = mlp([width, self.dist.param_dim], act, out_gain=0.01, ortho=ortho)
+            self.critic_head = mlp([width, 1], act, out_gain=1.0, ortho=ortho)
         else:
             hidden = list(config.hidden_sizes)
-            self.actor = mlp([features, *hidden, self.dist.param_dim], act, out_gain=0.01)
-            self.critic = mlp([features, *hidden, 1], act, out_gain=1.0)
+            self.actor = mlp([features, *hidden, self.dist.param_dim], act, out_gain=0.01, ortho=ortho)
+            self.critic = mlp([features, *hidden, 1], act, out_gain=1.0, ortho=ortho)
         self.gsde = config.gsde
         if self.gsde and not isinstance(self.dist, DiagGaussian):
             raise ConfigError(f"--gsde explores Box actions; this env's action space is {action_space}: drop --gsde")

@@ -59,6 +59,18 @@ def test_model_heads_follow_action_space(lstm):
         assert params.shape == (15, width) and values.shape == (15,)
 
 
+def test_no_ortho_init_keeps_pytorchs_default_init():
+    obs_space, space = gym.spaces.Box(-1, 1, (3,)), gym.spaces.Box(-2, 2, (1,))
+    ortho = ActorCritic(obs_space, space, Config(stop_steps=1))
+    default = ActorCritic(obs_space, space, Config(stop_steps=1, ortho_init=False))
+    # orthogonal: zero biases and a 0.01-gain actor output; PyTorch's default: uniform within 1/sqrt(fan_in)
+    assert all(float(layer.bias.abs().max()) == 0.0 for layer in ortho.actor if isinstance(layer, torch.nn.Linear))
+    assert float(ortho.actor[-1].weight.abs().max()) < 0.01
+    out = default.actor[-1]
+    assert 0.01 < float(out.weight.abs().max()) <= 1 / np.sqrt(out.in_features)
+    assert float(default.actor[0].bias.abs().max()) > 0.0
+
+
 def test_box_actions_are_clipped_only_into_env_step(monkeypatch):
     group = EnvGroup("Pendulum-v1", 2, seed=0)
     seen = []
