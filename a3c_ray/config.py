@@ -45,8 +45,9 @@ class Config:
     max_grad_norm: float = _doc("clip each gradient to this global norm (0 disables)", default=0.5)
     hidden_sizes: tuple[int, ...] = _doc("hidden layer widths of the actor and the critic", default=(64, 64))
     activation: str = _doc("tanh or relu", default="tanh")
-    ortho_init: bool = _doc("orthogonal init of the MLP layers (gain sqrt 2, 0.01 for the actor's output); "
-                            "--no-ortho-init: PyTorch's default, as RL-Zoo's gSDE settings", default=True)
+    ortho_init: bool = _doc("orthogonal init of the linear and conv layers (gain sqrt 2, 0.01 for the actor's "
+                            "output, zero biases); --no-ortho-init: PyTorch's default, as RL-Zoo's gSDE settings",
+                            default=True)
     lstm: bool = _doc("an LSTM core between the encoder and the actor and critic heads (A3C-LSTM), for partially "
                       "observed tasks", default=False)
     lstm_size: int = _doc("LSTM hidden size (with --lstm)", default=128)

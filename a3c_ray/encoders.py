@@ -48,12 +48,12 @@ def make_encoder(observation_space, config) -> tuple[nn.Module | None, int]:
     shape = tuple(observation_space.shape)
     if not is_image(observation_space):
         return None, int(np.prod(shape))
-    encoder = ImageEncoder(shape, np.dtype(observation_space.dtype) == np.uint8)
+    encoder = ImageEncoder(shape, np.dtype(observation_space.dtype) == np.uint8, config.ortho_init)
     return encoder, encoder.features
 
 
 class ImageEncoder(nn.Module):
-    def __init__(self, shape: tuple[int, int, int], uint8: bool):
+    def __init__(self, shape: tuple[int, int, int], uint8: bool, ortho: bool = True):
         super().__init__()
         self.hwc, self.uint8 = channels_last(shape), uint8
         c, h, w = (shape[2], shape[0], shape[1]) if self.hwc else shape
@@ -69,13 +69,13 @@ class ImageEncoder(nn.Module):
                      nn.Conv2d(64, 64, 3, 1), nn.ReLU()]
             hidden = 512
         self.convs = nn.Sequential(*convs, nn.Flatten())
-        for layer in self.convs:
+        for layer in self.convs if ortho else ():
             if isinstance(layer, nn.Conv2d):
                 nn.init.orthogonal_(layer.weight, gain=np.sqrt(2))
                 nn.init.zeros_(layer.bias)
         with torch.no_grad():
             flat = self.convs(torch.zeros(1, c, h, w)).shape[1]
-        self.fc = mlp([flat, hidden], nn.ReLU, last=nn.ReLU)
+        self.fc = mlp([flat, hidden], nn.ReLU, last=nn.ReLU, ortho=ortho)
         self.features = hidden
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

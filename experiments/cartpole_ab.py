@@ -18,7 +18,9 @@ from common import output_dir, parser
 
 
 def table(runs: pd.DataFrame) -> str:
-    lines = ["| label | backend | seeds | solved | training s to solved | env steps to solved |", "|---|---|---|---|---|---|"]
+    """Median [min, max] per label and backend."""
+    lines = ["| label | backend | seeds | solved | training s to solved | env steps to solved |",
+             "|---|---|---|---|---|---|"]
     for (label, backend), g in runs.groupby(["label", "backend"], sort=False):
         t, n = g["time_to_solve_s"].dropna(), g["env_steps_to_solve"].dropna()
         lines.append(f"| {label} | {backend} | {len(g)} | {int(g['solved'].sum())} | {t.median():.2f} [{t.min():.2f}, "
@@ -27,6 +29,7 @@ def table(runs: pd.DataFrame) -> str:
 
 
 def main() -> None:
+    """Every seed on every backend, one run at a time, rows appended as they finish."""
     options = parser(__doc__.splitlines()[0], "cartpole_ab")
     options.add_argument("--label", required=True)
     options.add_argument("--backends", default="ray,mp")

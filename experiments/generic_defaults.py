@@ -56,8 +56,9 @@ def main() -> None:
     out = output_dir(args, "generic_defaults")
     path = out / "runs.csv"
     rows = pd.read_csv(path).to_dict("records") if path.is_file() else []
-    rows = [r for r in rows if r["label"] != args.label]
-    for env_id in args.envs.split(","):
+    envs = args.envs.split(",")
+    rows = [r for r in rows if not (r["label"] == args.label and r["env"] in envs)]  # these runs, again
+    for env_id in envs:
         for seed in [int(s) for s in args.seeds.split(",")]:
             rows.append(run(env_id, seed, args.label, args.tree))
             print(rows[-1], flush=True)

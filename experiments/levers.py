@@ -20,6 +20,7 @@ from common import local_ray, output_dir, parser
 
 SB3_A2C = {"envs_per_worker": 8, "rollout_length": 8, "lr": 7e-4, "lr_schedule": "linear", "gae_lambda": 0.9,
            "value_coef": 0.4, "optimizer": "rmsprop"}
+GSDE_256 = {"rollout_length": 8, "lr": 2e-3, "log_std_init": -2.0}  # the preset before the second ablation
 LEVERS = {  # name -> overrides of the Pendulum-v1 preset
     "base": {},
     "samples_128": {"envs_per_worker": 8},  # 8 envs x 16 steps per gradient (preset: 32 x 16 = 512)
@@ -47,30 +48,30 @@ LEVERS = {  # name -> overrides of the Pendulum-v1 preset
                         "tasks_per_worker": 2},
     "gsde_256_lr2e-3_const": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 32, "lr": 2e-3,
                               "tasks_per_worker": 2, "lr_schedule": "constant"},
-    # on today's preset (gSDE, 32 envs x 8 steps = 256 samples a gradient, RMSprop 2e-3): what mp needs to stay
-    # under 1M env steps on every seed
-    "preset": {},
-    "preset_lr_linear": {"lr_schedule": "linear"},  # falls to 0 at the preset's 2M-step cap
-    "preset_lr_3e-3": {"lr": 3e-3},
-    "preset_lr_3e-3_linear": {"lr": 3e-3, "lr_schedule": "linear"},
-    "preset_128": {"envs_per_worker": 16, "lr": 1.4e-3},  # 16 envs x 8 steps: twice the updates per sample
-    "preset_128_lr2e-3": {"envs_per_worker": 16},
-    "preset_steps_4": {"rollout_length": 4, "lr": 1.4e-3},  # 32 x 4: shorter rollouts, fresher weights
-    "preset_steps_4_lr2e-3": {"rollout_length": 4},
-    "preset_steps_4_eps_1e-8": {"rollout_length": 4, "lr": 1.4e-3, "optimizer_eps": 1e-8},
-    "preset_steps_4_log_std_-1": {"rollout_length": 4, "lr": 1.4e-3, "log_std_init": -1.0},
-    "preset_no_ortho": {"ortho_init": False},  # PyTorch's default init, as RL-Zoo's A2C/PPO gSDE settings
-    "preset_steps_4_no_ortho": {"rollout_length": 4, "lr": 1.4e-3, "ortho_init": False},
-    "preset_steps_2": {"rollout_length": 2, "lr": 1e-3},
-    "preset_grad_norm_1": {"max_grad_norm": 1.0},
-    "preset_gamma_0.95": {"gamma": 0.95},
-    "preset_eps_1e-8": {"optimizer_eps": 1e-8},
-    "preset_eps_1e-7": {"optimizer_eps": 1e-7},
-    "preset_eps_1e-8_log_std_-1": {"optimizer_eps": 1e-8, "log_std_init": -1.0},
-    "preset_log_std_-1": {"log_std_init": -1.0},
-    "preset_log_std_-3": {"log_std_init": -3.0},
-    "preset_norm_adv": {"normalize_advantage": True},
-    "preset_gae_0.95": {"gae_lambda": 0.95},
+    # the second ablation (results/pendulum_levers_1201), each on the gSDE preset as it was then (GSDE_256: 32 envs
+    # x 8 steps = 256 samples a gradient, RMSprop 2e-3, log std -2), pinned so the table can be rerun
+    "preset": GSDE_256,
+    "preset_lr_linear": {**GSDE_256, "lr_schedule": "linear"},  # falls to 0 at the preset's 2M-step cap
+    "preset_lr_3e-3": {**GSDE_256, "lr": 3e-3},
+    "preset_lr_3e-3_linear": {**GSDE_256, "lr": 3e-3, "lr_schedule": "linear"},
+    "preset_128": {**GSDE_256, "envs_per_worker": 16, "lr": 1.4e-3},  # 16 envs x 8 steps: twice the updates per sample
+    "preset_128_lr2e-3": {**GSDE_256, "envs_per_worker": 16},
+    "preset_steps_4": {**GSDE_256, "rollout_length": 4, "lr": 1.4e-3},  # 32 x 4: shorter rollouts, fresher weights
+    "preset_steps_4_lr2e-3": {**GSDE_256, "rollout_length": 4},
+    "preset_steps_4_eps_1e-8": {**GSDE_256, "rollout_length": 4, "lr": 1.4e-3, "optimizer_eps": 1e-8},
+    "preset_steps_4_log_std_-1": {**GSDE_256, "rollout_length": 4, "lr": 1.4e-3, "log_std_init": -1.0},
+    "preset_no_ortho": {**GSDE_256, "ortho_init": False},  # PyTorch's default init, as RL-Zoo's A2C/PPO gSDE settings
+    "preset_steps_4_no_ortho": {**GSDE_256, "rollout_length": 4, "lr": 1.4e-3, "ortho_init": False},
+    "preset_steps_2": {**GSDE_256, "rollout_length": 2, "lr": 1e-3},
+    "preset_grad_norm_1": {**GSDE_256, "max_grad_norm": 1.0},
+    "preset_gamma_0.95": {**GSDE_256, "gamma": 0.95},
+    "preset_eps_1e-8": {**GSDE_256, "optimizer_eps": 1e-8},
+    "preset_eps_1e-7": {**GSDE_256, "optimizer_eps": 1e-7},
+    "preset_eps_1e-8_log_std_-1": {**GSDE_256, "optimizer_eps": 1e-8, "log_std_init": -1.0},
+    "preset_log_std_-1": {**GSDE_256, "log_std_init": -1.0},
+    "preset_log_std_-3": {**GSDE_256, "log_std_init": -3.0},
+    "preset_norm_adv": {**GSDE_256, "normalize_advantage": True},
+    "preset_gae_0.95": {**GSDE_256, "gae_lambda": 0.95},
     "gsde_256_adam": {**SB3_A2C, "gsde": True, "log_std_init": -2.0, "envs_per_worker": 32, "lr": 1e-3,
                       "tasks_per_worker": 2, "optimizer": "adam"},
 }

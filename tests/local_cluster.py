@@ -8,6 +8,7 @@ machine. Teardown never runs `ray stop` (that would end every Ray here): it kill
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -30,42 +31,57 @@ def free_port() -> int:
 
 
 def _bindable(port: int) -> bool:
+    """Free on every interface (some of Ray's servers listen on 0.0.0.0)."""
     with socket.socket() as s:
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind(("", port))
         except OSError:
             return False
         return True
 
 
+def _ephemeral_low() -> int:
+    """The bottom of the kernel's range for port-0 binds and outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 class PortPicker:
-    """Free ports that are never handed out twice.
+    """Free ports that are never handed out twice, from below the kernel's ephemeral range.
 
     Ray refuses to start a node when two of its components share a port, and a worker range from free_port()
-    can cover a single port picked a moment before or after it (seen in CI: the runtime-env agent's port inside
-    the worker range). So every port and range handed out is remembered and kept out of the next pick.
+    covered a single port picked a moment before (seen in CI: the runtime-env agent's port inside the worker
+    range). So every port and range handed out is remembered and kept out of the next pick. They come from below
+    the ephemeral range because nothing binds a worker range until workers start: a port-0 bind or an outgoing
+    connection could take one of its ports first.
     """
 
     WORKER_PORTS = 51
+    LOW = 20_000
 
-    def __init__(self):
+    def __init__(self, seed: int | None = None) -> None:
         self.taken: set[int] = {8265, 10001}  # Ray's defaults, which it checks each node's ports against
+        self.high = max(self.LOW + 1000, _ephemeral_low())
+        self.rng = random.Random(seed)
 
     def port(self) -> int:
-        while (port := free_port()) in self.taken:
-            pass
-        self.taken.add(port)
-        return port
+        return self._take(1)
 
     def worker_range(self) -> tuple[int, int]:
         """`WORKER_PORTS` consecutive free ports, none handed out before."""
-        for _ in range(200):
-            low = free_port()
-            ports = range(low, low + self.WORKER_PORTS)
-            if ports[-1] < 65536 and self.taken.isdisjoint(ports) and all(_bindable(p) for p in ports):
+        low = self._take(self.WORKER_PORTS)
+        return low, low + self.WORKER_PORTS - 1
+
+    def _take(self, count: int) -> int:
+        for _ in range(1000):
+            low = self.rng.randrange(self.LOW, self.high - count)
+            ports = range(low, low + count)
+            if self.taken.isdisjoint(ports) and all(_bindable(p) for p in ports):
                 self.taken.update(ports)
-                return low, ports[-1]
-        raise RuntimeError("no free range of worker ports on 127.0.0.1")
+                return low
+        raise RuntimeError(f"no {count} free consecutive ports in [{self.LOW}, {self.high})")
 
 
 class LocalCluster:

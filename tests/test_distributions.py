@@ -59,16 +59,32 @@ def test_model_heads_follow_action_space(lstm):
         assert params.shape == (15, width) and values.shape == (15,)
 
 
-def test_no_ortho_init_keeps_pytorchs_default_init():
+@pytest.mark.parametrize("lstm", [False, True])
+def test_no_ortho_init_keeps_pytorchs_default_init(lstm):
     obs_space, space = gym.spaces.Box(-1, 1, (3,)), gym.spaces.Box(-2, 2, (1,))
-    ortho = ActorCritic(obs_space, space, Config(stop_steps=1))
-    default = ActorCritic(obs_space, space, Config(stop_steps=1, ortho_init=False))
-    # orthogonal: zero biases and a 0.01-gain actor output; PyTorch's default: uniform within 1/sqrt(fan_in)
-    assert all(float(layer.bias.abs().max()) == 0.0 for layer in ortho.actor if isinstance(layer, torch.nn.Linear))
-    assert float(ortho.actor[-1].weight.abs().max()) < 0.01
-    out = default.actor[-1]
-    assert 0.01 < float(out.weight.abs().max()) <= 1 / np.sqrt(out.in_features)
-    assert float(default.actor[0].bias.abs().max()) > 0.0
+    config = Config(stop_steps=1, lstm=lstm, lstm_size=8, hidden_sizes=(16, 16))
+    torch.manual_seed(0)
+    default = ActorCritic(obs_space, space, Config(**{**config.__dict__, "ortho_init": False}))
+    torch.manual_seed(0)
+    ortho = ActorCritic(obs_space, space, config)
+    torch.manual_seed(0)  # the same layers, built plainly in the same order
+    plain = [type(m)(*shape) for m, shape in _layers(default)]
+    for built, ref in zip([m for m, _ in _layers(default)], plain):
+        for a, b in zip(built.parameters(), ref.parameters()):
+            assert torch.equal(a, b)
+    linears = [m for m, _ in _layers(ortho) if isinstance(m, torch.nn.Linear)]
+    assert all(float(m.bias.abs().max()) == 0.0 for m in linears)  # orthogonal: zero biases, a 0.01-gain output
+    actor_out = ortho.actor_head[-1] if lstm else ortho.actor[-1]
+    assert float(actor_out.weight.abs().max()) < 0.01 < float(linears[0].weight.abs().max())
+
+
+def _layers(model):
+    """(module, constructor args) of each layer with parameters, in construction order."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.Linear):
+            yield m, (m.in_features, m.out_features)
+        elif isinstance(m, torch.nn.LSTMCell):
+            yield m, (m.input_size, m.hidden_size)
 
 
 def test_box_actions_are_clipped_only_into_env_step(monkeypatch):
