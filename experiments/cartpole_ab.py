@@ -14,7 +14,7 @@ import a3c_ray
 import pandas as pd
 from a3c_ray import make_config, train
 from a3c_ray.atomic import atomic_write_text
-from common import output_dir, parser
+from common import output_dir, parser, spread
 
 
 def table(runs: pd.DataFrame) -> str:
@@ -22,9 +22,8 @@ def table(runs: pd.DataFrame) -> str:
     lines = ["| label | backend | seeds | solved | training s to solved | env steps to solved |",
              "|---|---|---|---|---|---|"]
     for (label, backend), g in runs.groupby(["label", "backend"], sort=False):
-        t, n = g["time_to_solve_s"].dropna(), g["env_steps_to_solve"].dropna()
-        lines.append(f"| {label} | {backend} | {len(g)} | {int(g['solved'].sum())} | {t.median():.2f} [{t.min():.2f}, "
-                     f"{t.max():.2f}] | {n.median():,.0f} [{n.min():,.0f}, {n.max():,.0f}] |")
+        lines.append(f"| {label} | {backend} | {len(g)} | {int(g['solved'].sum())} | "
+                     f"{spread(g['time_to_solve_s'], '.2f')} | {spread(g['env_steps_to_solve'], ',.0f')} |")
     return "\n".join(lines) + "\n"
 
 

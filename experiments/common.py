@@ -1,11 +1,13 @@
 """What the experiment scripts share: the --quick/--out options, the env and seed plan, the solve threshold and
-the local Ray they run in."""
+the local Ray they run in, and the "median [min, max]" cell of their tables."""
 
 from __future__ import annotations
 
 import argparse
 from contextlib import contextmanager
 from pathlib import Path
+
+import pandas as pd
 
 from a3c_ray import make_config
 
@@ -84,3 +86,9 @@ def sb3_stop_callback(target: float, budget_s: float):
             return float(max(means)) if means else None
 
     return StopWhenSolved()
+
+
+def spread(values, fmt: str) -> str:
+    """A table cell: median [min, max] of the numeric values, "–" when there are none."""
+    values = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    return "–" if values.empty else f"{values.median():{fmt}} [{values.min():{fmt}}, {values.max():{fmt}}]"

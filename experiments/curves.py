@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 from a3c_ray import make_config, train  # noqa: E402
 from a3c_ray.atomic import atomic_write, atomic_write_text  # noqa: E402
 from a3c_ray.results import WINDOW  # noqa: E402
-from common import local_ray, output_dir, parser, plan, threshold  # noqa: E402
+from common import local_ray, output_dir, parser, plan, spread, threshold  # noqa: E402
 
 BUDGET_STEPS = {"CartPole-v1": 400_000, "Pendulum-v1": 2_500_000}
 GRID_POINTS = 100
@@ -93,8 +93,7 @@ def comparison(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         row["seeds"] = len(group)
         row["reached_threshold"] = int(group["env_steps_to_threshold"].notna().sum())
         for col, fmt in cols.items():
-            values = pd.to_numeric(group[col], errors="coerce").dropna()
-            row[col] = f"{values.median():{fmt}} [{values.min():{fmt}}, {values.max():{fmt}}]" if len(values) else "–"
+            row[col] = spread(group[col], fmt)
         rows.append(row)
     return pd.DataFrame(rows)
 

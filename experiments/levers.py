@@ -16,7 +16,7 @@ import pandas as pd
 
 from a3c_ray import evaluate, make_config, train
 from a3c_ray.atomic import atomic_write_text
-from common import local_ray, output_dir, parser
+from common import local_ray, output_dir, parser, spread
 
 SB3_A2C = {"envs_per_worker": 8, "rollout_length": 8, "lr": 7e-4, "lr_schedule": "linear", "gae_lambda": 0.9,
            "value_coef": 0.4, "optimizer": "rmsprop"}
@@ -92,16 +92,12 @@ def run(env_id: str, lever: str, overrides: dict, backend: str, seed: int, budge
 
 
 def table(runs: pd.DataFrame) -> str:
-    def cell(values: pd.Series, fmt: str) -> str:
-        values = pd.to_numeric(values, errors="coerce").dropna()
-        return "–" if values.empty else f"{values.median():{fmt}} [{values.min():{fmt}}, {values.max():{fmt}}]"
-
     lines = ["| lever | backend | seeds | solved | env steps to solved | training s to solved | greedy return "
              "(20 episodes) | env steps/s |", "|---|---|---|---|---|---|---|---|"]
     for (lever, backend), g in runs.groupby(["lever", "backend"], sort=False):
         lines.append(f"| {lever} | {backend} | {len(g)} | {int(g['solved'].sum())} | "
-                     f"{cell(g['env_steps_to_solve'], ',.0f')} | {cell(g['time_to_solve_s'], '.1f')} | "
-                     f"{cell(g['greedy_return'], '.0f')} | {cell(g['env_steps_per_s'], ',.0f')} |")
+                     f"{spread(g['env_steps_to_solve'], ',.0f')} | {spread(g['time_to_solve_s'], '.1f')} | "
+                     f"{spread(g['greedy_return'], '.0f')} | {spread(g['env_steps_per_s'], ',.0f')} |")
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,7 @@ import torch
 
 from a3c_ray import evaluate, make_config, train
 from a3c_ray.atomic import atomic_write_text
-from common import local_ray, output_dir, parser, sb3_stop_callback
+from common import local_ray, output_dir, parser, sb3_stop_callback, spread
 
 ENV = "a3c_ray/CartPoleNoVel-v1"
 THRESHOLD = 475.0
@@ -92,17 +92,13 @@ def lstm_cost(seconds: float, out) -> list[dict]:
 
 
 def markdown(runs: pd.DataFrame, cost: pd.DataFrame) -> str:
-    def cell(values, fmt):
-        values = pd.to_numeric(values, errors="coerce").dropna()
-        return "–" if values.empty else f"{values.median():{fmt}} [{values.min():{fmt}}, {values.max():{fmt}}]"
-
     lines = [f"| system | seeds | reached {THRESHOLD:.0f} | training s to {THRESHOLD:.0f} | env steps to "
              f"{THRESHOLD:.0f} | best 100-episode training mean | greedy return (100 episodes) | env steps/s |",
              "|---|---|---|---|---|---|---|---|"]
     for system, g in runs.groupby("system", sort=False):
-        lines.append(f"| {system} | {len(g)} | {int(g['solved'].sum())} | {cell(g['time_to_solve_s'], '.1f')} | "
-                     f"{cell(g['env_steps_to_solve'], ',.0f')} | {cell(g['best_train_mean'], '.0f')} | "
-                     f"{cell(g['greedy_return'], '.0f')} | {cell(g['env_steps_per_s'], ',.0f')} |")
+        lines.append(f"| {system} | {len(g)} | {int(g['solved'].sum())} | {spread(g['time_to_solve_s'], '.1f')} | "
+                     f"{spread(g['env_steps_to_solve'], ',.0f')} | {spread(g['best_train_mean'], '.0f')} | "
+                     f"{spread(g['greedy_return'], '.0f')} | {spread(g['env_steps_per_s'], ',.0f')} |")
     if len(cost):
         plain, lstm = cost.set_index("lstm")["env_steps_per_s"][False], cost.set_index("lstm")["env_steps_per_s"][True]
         lines += ["", "| CartPole-v1 (full observations) | env steps/s |", "|---|---|",

@@ -17,7 +17,7 @@ import pandas as pd
 
 from a3c_ray import evaluate, make_config, train
 from a3c_ray.atomic import atomic_write_text
-from common import output_dir, parser
+from common import output_dir, parser, spread
 
 MODES = {"per_gradient": {"batch_gradients": False}, "batched": {}, "aggregated": {"node_aggregators": True}}
 
@@ -60,8 +60,7 @@ def main() -> None:
     for (mode, workers), g in runs.groupby(["mode", "workers"], sort=False):
         cells = [str(int(g["solved"].sum())) + f"/{len(g)}"]
         for col in cols[1:]:
-            v = pd.to_numeric(g[col], errors="coerce").dropna()
-            cells.append("–" if v.empty else f"{v.median():,.1f} [{v.min():,.1f}, {v.max():,.1f}]")
+            cells.append(spread(g[col], ",.1f"))
         lines.append(f"| {mode} | {workers} | {len(g)} | " + " | ".join(cells) + " |")
     atomic_write_text(out / "many_workers.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
