@@ -16,7 +16,8 @@ import typer
 
 from a3c_ray.config import Config, make_config
 from a3c_ray.errors import BackendError, CheckpointError, ConfigError, EnvError, EvalError, TrainingError
-from a3c_ray.supervise import TEARDOWN_LOG, native_stderr_into, report_run_dir, supervise, supervised
+from a3c_ray.supervise import (TEARDOWN_LOG, exit_without_teardown, native_stderr_into, report_run_dir, supervise,
+                               supervised)
 
 # torch, gymnasium, pandas and matplotlib load inside the commands that need them: `--help` and the error paths
 # stay fast.
@@ -190,6 +191,12 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["train"] and not supervised() and not {"--help", "-h"} & set(args):
         sys.exit(supervise(args))
+    if supervised() and argv is None:  # the training child, as a process of its own
+        exit_without_teardown(lambda: _run(argv))
+    _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="a3c-ray", standalone_mode=False)

@@ -218,7 +218,7 @@ def make_config(env: str, stop_at_threshold: bool = True, **overrides: Any) -> C
 def _reward_threshold(env_id: str) -> float | None:
     import gymnasium as gym
 
-    from a3c_ray.envs import EnvError, import_env_module
+    from a3c_ray.env_suites import EnvError, import_env_module
 
     try:
         spec = gym.spec(import_env_module(env_id))

@@ -4,13 +4,35 @@ ROMs, so nothing is downloaded). Their ids register on first use; a missing extr
 Atari gets the standard preprocessing (Machado et al. 2018 / SB3's AtariWrapper without reward clipping): 30
 no-op starts, the max of the last 2 of every 4 frames, 84x84 grayscale, 4 frames stacked (uint8, CHW). v5's
 sticky actions (0.25) stay. MinAtar observations (10x10 boolean channels, HWC) go to the CNN as they are.
+
+Also 'module:Env-v0' ids, whose module registers the env. Nothing here imports torch: the CLI resolves ids before
+it starts Ray, and torch's import (~1.2 s) is better spent while Ray starts.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import gymnasium as gym
 
+from a3c_ray.errors import EnvError
+
 SUITES = {"ALE/": ("ale_py", "atari"), "MinAtar/": ("minatar", "minatar")}
+
+
+def import_env_module(env_id: str) -> str:
+    """Import the module of a 'module:Env-v0' id (registering the env) and return the bare id."""
+    if ":" not in env_id:
+        return env_id
+    module, _, bare_id = env_id.partition(":")
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        raise EnvError(
+            f"env {env_id!r}: module {module!r} failed to import ({type(exc).__name__}: {exc}); "
+            "check it is installed and on PYTHONPATH"
+        ) from None
+    return bare_id
 
 
 class ExtraMissing(ImportError):

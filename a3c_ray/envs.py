@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -11,24 +10,10 @@ import numpy as np
 
 from a3c_ray import env_suites
 from a3c_ray.distributions import box_action
+from a3c_ray.env_suites import import_env_module  # noqa: F401  (re-exported here)
 from a3c_ray.errors import EnvError  # noqa: F401  (re-exported here)
 
 SUPPORTED = "observation: Box (1-D vectors or 3-D images); action: Discrete or Box"
-
-
-def import_env_module(env_id: str) -> str:
-    """Import the module of a 'module:Env-v0' id (registering the env) and return the bare id."""
-    if ":" not in env_id:
-        return env_id
-    module, _, bare_id = env_id.partition(":")
-    try:
-        importlib.import_module(module)
-    except Exception as exc:
-        raise EnvError(
-            f"env {env_id!r}: module {module!r} failed to import ({type(exc).__name__}: {exc}); "
-            "check it is installed and on PYTHONPATH"
-        ) from None
-    return bare_id
 
 
 def make_env(env_id: str, seed: int | None = None, render_mode: str | None = None) -> gym.Env:

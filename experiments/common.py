@@ -24,6 +24,36 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
     return p
 
 
+def checkout_options(p: argparse.ArgumentParser, runs: int) -> None:
+    """--tree, --label, --compare and --runs: which checkouts of a3c_ray a start-up measurement runs, how often."""
+    p.add_argument("--tree", help="a checkout of a3c_ray to measure instead of this one (put on PYTHONPATH)")
+    p.add_argument("--label", default="after")
+    p.add_argument("--compare", metavar="LABEL=TREE", help="also measure this checkout under LABEL, taking turns "
+                   "run by run with the one measured as --label")
+    p.add_argument("--runs", type=int, default=runs)
+
+
+def checkouts(args: argparse.Namespace) -> dict[str, str | None]:
+    """{label: checkout (None: this one)}, from checkout_options, the --compare one first."""
+    trees = {args.label: args.tree}
+    if args.compare:
+        label, _, tree = args.compare.partition("=")
+        trees = {label: tree, **trees}
+    return trees
+
+
+def replace_rows(path: Path, rows: list[dict], labels) -> pd.DataFrame:
+    """The table in `path` with its rows of `labels` replaced by `rows`, written back atomically."""
+    from a3c_ray.atomic import atomic_write_text
+
+    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    if len(table):
+        table = table[~table["label"].isin(list(labels))]
+    table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    atomic_write_text(path, table.to_csv(index=False))
+    return table
+
+
 def output_dir(args: argparse.Namespace, name: str) -> Path:
     """--out, or experiments/results/<name>; --quick runs never write over the committed results."""
     out = Path(args.out) if args.out else RESULTS / f"{name}{'-quick' if args.quick else ''}"

@@ -2,12 +2,14 @@
 
     python experiments/startup.py                          # this checkout, 3 runs of each command
     python experiments/startup.py --tree /tmp/old --label before   # another checkout of a3c_ray, same machine
+    python experiments/startup.py --compare before=/tmp/old --runs 5   # both, taking turns run by run
 
 Commands (as `python -m a3c_ray ...`, which is what the `a3c-ray` script runs): `--help`; `train --env
 CartPole-v1` (what `make train` runs, defaults, into a fresh directory); `evaluate RUN --episodes 1`. For the
 training command the stdout timestamps split the wall time into: until the summary line, and after it (Ray's
 teardown, for instance). The run's own summary gives start-up (Ray and workers) and training seconds; the rest
-before start-up is imports and set-up. Medians over the runs, with [min, max].
+before start-up is imports and set-up; "wall less training" is what start-up and shutdown cost the command in
+all (training time varies from run to run: the workers are asynchronous). Medians over the runs, with [min, max].
 
 Appends to `<out>/startup.csv` (one row per command and label) and rewrites `<out>/startup.md`; with
 `--importtime`, also writes the slowest imports of `a3c_ray.cli` to `<out>/importtime-<label>.txt`.
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from a3c_ray.atomic import atomic_write_text
-from common import output_dir, parser
+from common import checkout_options, checkouts, output_dir, parser, replace_rows
 
 
 def timed(cmd: list[str], env: dict, cwd: str) -> tuple[float, float | None, str]:
@@ -45,32 +47,35 @@ def timed(cmd: list[str], env: dict, cwd: str) -> tuple[float, float | None, str
     return time.perf_counter() - start, summary_at, "".join(lines)
 
 
-def measure(label: str, tree: str | None, runs: int) -> list[dict]:
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    if tree:
-        env["PYTHONPATH"] = tree
+def measure(trees: dict[str, str | None], runs: int) -> list[dict]:
+    """`runs` of each command for each labelled checkout (None: this one), the checkouts taking turns run by
+    run, so that a machine whose speed drifts over minutes weighs on each alike."""
     module = [sys.executable, "-m", "a3c_ray"]
-    rows = []
+    walls = {(label, c): [] for label in trees for c in COMMANDS}
+    parts = {label: {name: [] for name in PARTS} for label in trees}
     with tempfile.TemporaryDirectory(prefix="a3c-startup-") as tmp:
-        walls = [timed([*module, "--help"], env, tmp)[0] for _ in range(runs)]
-        rows.append(row(label, "a3c-ray --help", walls))
-        walls, summaries, afters, startups, trainings = [], [], [], [], []
         for k in range(runs):
-            out = Path(tmp) / f"run{k}"
-            wall, summary_at, _ = timed([*module, "train", "--env", "CartPole-v1", "--out", str(out),
-                                         "--no-progress-bar"], env, tmp)
-            s = json.loads((out / "summary.json").read_text())
-            walls.append(wall)
-            summaries.append(summary_at)
-            afters.append(wall - summary_at)
-            startups.append(s["startup_s"])
-            trainings.append(s["training_s"])
-        rows.append(row(label, "make train (a3c-ray train --env CartPole-v1)", walls, summary_line_s=summaries,
-                        after_summary_s=afters, startup_s=startups, training_s=trainings))
-        walls = [timed([*module, "evaluate", str(Path(tmp) / "run0"), "--episodes", "1"], env, tmp)[0]
-                 for _ in range(runs)]
-        rows.append(row(label, "a3c-ray evaluate RUN --episodes 1", walls))
-    return rows
+            for label, tree in trees.items():
+                env = {key: v for key, v in os.environ.items() if key != "RAY_ADDRESS"}
+                if tree:
+                    env["PYTHONPATH"] = tree
+                out = Path(tmp) / f"{label}-run{k}"
+                walls[label, COMMANDS[0]].append(timed([*module, "--help"], env, tmp)[0])
+                wall, summary_at, _ = timed([*module, "train", "--env", "CartPole-v1", "--out", str(out),
+                                             "--no-progress-bar"], env, tmp)
+                s = json.loads((out / "summary.json").read_text())
+                walls[label, COMMANDS[1]].append(wall)
+                for name, value in zip(PARTS, (summary_at, wall - summary_at, s["startup_s"], s["training_s"],
+                                               wall - s["training_s"])):
+                    parts[label][name].append(value)
+                walls[label, COMMANDS[2]].append(timed([*module, "evaluate", str(out), "--episodes", "1"], env,
+                                                       tmp)[0])
+    return [row(label, c, walls[label, c], **(parts[label] if c == COMMANDS[1] else {}))
+            for label in trees for c in COMMANDS]
+
+
+COMMANDS = ["a3c-ray --help", "make train (a3c-ray train --env CartPole-v1)", "a3c-ray evaluate RUN --episodes 1"]
+PARTS = ["summary_line_s", "after_summary_s", "startup_s", "training_s", "wall_less_training_s"]
 
 
 def row(label: str, command: str, walls: list[float], **parts: list[float]) -> dict:
@@ -104,32 +109,28 @@ def markdown(table: pd.DataFrame) -> str:
             return "–"
         return f"{r[name]:.2f} [{r[f'{name}_min']:.2f}, {r[f'{name}_max']:.2f}]"
 
-    lines = ["| label | command | wall s | until the summary line | after it | start-up (Ray, workers) | training |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| label | command | wall s | until the summary line | after it | start-up (Ray, workers) | training | "
+             "wall less training |", "|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         lines.append(f"| {r['label']} | {r['command']} | {cell(r, 'wall_s')} | {cell(r, 'summary_line_s')} | "
-                     f"{cell(r, 'after_summary_s')} | {cell(r, 'startup_s')} | {cell(r, 'training_s')} |")
+                     f"{cell(r, 'after_summary_s')} | {cell(r, 'startup_s')} | {cell(r, 'training_s')} | "
+                     f"{cell(r, 'wall_less_training_s')} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     options = parser(__doc__.splitlines()[0], "startup")
-    options.add_argument("--tree", help="a checkout of a3c_ray to measure instead of this one (put on PYTHONPATH)")
-    options.add_argument("--label", default="after")
-    options.add_argument("--runs", type=int, default=3)
+    checkout_options(options, runs=3)
     options.add_argument("--importtime", action="store_true")
     args = options.parse_args()
     out = output_dir(args, "startup")
-    rows = measure(args.label, args.tree, 1 if args.quick else args.runs)
-    path = out / "startup.csv"
-    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
-    if len(table):
-        table = table[table["label"] != args.label]
-    table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
-    atomic_write_text(path, table.to_csv(index=False))
+    trees = checkouts(args)
+    rows = measure(trees, 1 if args.quick else args.runs)
+    table = replace_rows(out / "startup.csv", rows, trees)
     atomic_write_text(out / "startup.md", markdown(table))
     if args.importtime:
-        importtime(args.label, args.tree, out)
+        for label, tree in trees.items():
+            importtime(label, tree, out)
     print(markdown(table))
 
 
