@@ -12,6 +12,7 @@ import queue
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,8 +24,10 @@ from a3c_ray.evaluation import build_policy, greedy_returns, make_eval_envs
 from a3c_ray.interrupts import leave_terminal_signals_to_the_driver
 from a3c_ray.messages import Weights
 from a3c_ray.model import set_flat_weights
-from a3c_ray.results import Recorder
 from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD, start_in
+
+if TYPE_CHECKING:  # the evaluation process imports this module: pandas (~0.5 s) stays out of its start-up
+    from a3c_ray.results import Recorder
 
 EVAL_SEED = 20_000  # training envs use seed + 1000 * worker, `a3c-ray evaluate` 10_000 + k
 
