@@ -95,7 +95,7 @@ def explain_death(signal_name: str, run_dir: Path | None, started: float) -> tup
 
 def exit_without_teardown(main: Callable[[], None]) -> NoReturn:
     """In the child: run `main`, then end the process at once with its exit code. By then every file is written and
-    its Ray is shut down; the interpreter's own teardown of torch and Ray's modules took ~0.7 s of every
+    its Ray is shut down; the interpreter's own teardown of torch's and Ray's modules took ~1 s of every
     `a3c-ray train` here, with nothing left to save. The exit handlers still run (Ray's shutdown for a run that
     failed before its own, multiprocessing's end of its children, logging's flush); only the interpreter's
     finalisation of its modules is skipped."""
@@ -110,8 +110,11 @@ def exit_without_teardown(main: Callable[[], None]) -> NoReturn:
     if run_exit_handlers is None:  # not CPython: its normal exit
         sys.exit(code)
     run_exit_handlers()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing more to say there
+            pass
     os._exit(code)
 
 

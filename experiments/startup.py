@@ -12,7 +12,8 @@ before start-up is imports and set-up; "wall less training" is what start-up and
 all (training time varies from run to run: the workers are asynchronous). Medians over the runs, with [min, max].
 
 Appends to `<out>/startup.csv` (one row per command and label) and rewrites `<out>/startup.md`; with
-`--importtime`, also writes the slowest imports of `a3c_ray.cli` to `<out>/importtime-<label>.txt`.
+`--importtime`, also writes the slowest imports of each stage of the training command (IMPORT_STAGES) to
+`<out>/importtime-<label>.txt`; `--importtime-only` writes just those.
 """
 
 from __future__ import annotations
@@ -89,18 +90,33 @@ def stats(name: str, values: list[float]) -> dict:
     return {name: float(np.median(values)), f"{name}_min": float(min(values)), f"{name}_max": float(max(values))}
 
 
+IMPORT_STAGES = {  # what each stage of `a3c-ray train` imports (and calls: the preset's env check), as one statement
+    "--help (the CLI alone)": "import a3c_ray.cli",
+    "train, until Ray's start begins (the CLI's checks)": (
+        "import a3c_ray.cli, a3c_ray.backends.ray_runtime, a3c_ray.env_suites, a3c_ray.run_dir; "
+        "a3c_ray.config.make_config('CartPole-v1', stop_at_threshold=True)"),
+    "train, the driver's trainer (torch, pandas; beside Ray's start)": "import a3c_ray.trainer",
+}
+
+
 def importtime(label: str, tree: str | None, out: Path) -> None:
+    """`python -X importtime` of each stage in IMPORT_STAGES (a fresh interpreter each): its total, then its 25
+    slowest modules, into `<out>/importtime-<label>.txt`."""
     env = {**os.environ, **({"PYTHONPATH": tree} if tree else {})}
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import a3c_ray.cli"], capture_output=True,
-                          text=True, env=env)
-    rows = []
-    for line in done.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            _, cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
-            rows.append((int(cumulative), name))
-    top = sorted(rows, reverse=True)[:25]
-    atomic_write_text(out / f"importtime-{label}.txt", "\n".join(f"{us / 1e3:8.1f} ms  {name}" for us, name in top)
-                      + "\n")
+    sections = []
+    for stage, statement in IMPORT_STAGES.items():
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], capture_output=True,
+                              text=True, env=env, cwd=tempfile.gettempdir())  # not a checkout: -c puts cwd first
+        rows = []
+        for line in done.stderr.splitlines():
+            if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+                _, cumulative, raw = line[len("import time:"):].split("|")
+                rows.append((int(cumulative), raw.strip(), raw.startswith(" ") and not raw.startswith("  ")))
+        total = sum(us for us, _, top_level in rows if top_level)
+        top = sorted(rows, reverse=True)[:25]
+        sections.append(f"# {stage}: `{statement}`, {total / 1e3:.0f} ms in all\n"
+                        + "\n".join(f"{us / 1e3:8.1f} ms  {name}" for us, name, _ in top))
+    atomic_write_text(out / f"importtime-{label}.txt", "\n\n".join(sections) + "\n")
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -122,9 +138,14 @@ def main() -> None:
     options = parser(__doc__.splitlines()[0], "startup")
     checkout_options(options, runs=3)
     options.add_argument("--importtime", action="store_true")
+    options.add_argument("--importtime-only", action="store_true")
     args = options.parse_args()
     out = output_dir(args, "startup")
     trees = checkouts(args)
+    if args.importtime_only:
+        for label, tree in trees.items():
+            importtime(label, tree, out)
+        return
     rows = measure(trees, 1 if args.quick else args.runs)
     table = replace_rows(out / "startup.csv", rows, trees)
     atomic_write_text(out / "startup.md", markdown(table))

@@ -9,7 +9,8 @@ set), through a wrapper that stamps the time when each step of the driver ends: 
 local Ray (begun in a thread), the trainer's imports (torch), Ray up, the workers up, training, the run's files,
 Ray's shutdown, and the process's exit (seen from here). Steps overlap where the driver overlaps them: Ray's start
 runs beside the imports. Appends to `<out>/steps.csv` and rewrites `<out>/steps.md`: per step, the median [min,
-max] over the runs of when it ended, seconds from the process's start.
+max] over the runs of when it ended, seconds from the process's start, and of the machine's busy cores since the
+step that ended before it (from /proc/stat; everything running counts, so run it alone).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -81,9 +83,10 @@ def one_run(tree: str | None, tmp: Path, k: str) -> dict[str, float]:
     if tree:
         env["PYTHONPATH"] = tree
     start, started_at = time.perf_counter(), time.time()
-    done = subprocess.run([sys.executable, str(wrapper), "train", "--env", "CartPole-v1", "--out",
-                           str(tmp / f"run{k}"), "--no-progress-bar"], capture_output=True, text=True, env=env,
-                          cwd=tmp)
+    with CpuSampler() as cpu:
+        done = subprocess.run([sys.executable, str(wrapper), "train", "--env", "CartPole-v1", "--out",
+                               str(tmp / f"run{k}"), "--no-progress-bar"], capture_output=True, text=True, env=env,
+                              cwd=tmp)
     exited = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(f"run {k} exited with {done.returncode}: {done.stderr[-2000:]}")
@@ -92,7 +95,45 @@ def one_run(tree: str | None, tmp: Path, k: str) -> dict[str, float]:
         name, _, seconds = line.rpartition(" ")
         steps.setdefault(name, float(seconds) - started_at)
     steps["process exited"] = exited
-    return steps
+    in_time = sorted(steps.items(), key=lambda item: item[1])  # Ray's start runs in a thread: its step interleaves
+    return {name: (end, cpu.busy_cores(started_at + begin, started_at + end))
+            for (name, end), begin in zip(in_time, [0.0, *(end for _, end in in_time)])}
+
+
+class CpuSampler:
+    """The machine's busy CPU time (all processes, from /proc/stat) every 0.1 s while a run goes, so that each step
+    can say how many cores were busy during it: 2.0 on this machine means CPU-bound, 1.0 one core waiting."""
+
+    def __enter__(self) -> CpuSampler:
+        self.samples: list[tuple[float, int, int]] = []  # (time.time(), busy jiffies, all jiffies)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            try:
+                with open("/proc/stat") as f:
+                    fields = [int(x) for x in f.readline().split()[1:]]
+            except OSError:  # not Linux: no busy-core figures
+                return
+            idle = fields[3] + fields[4]  # idle, iowait
+            self.samples.append((time.time(), sum(fields) - idle, sum(fields)))
+            if self.stop.wait(0.1):
+                return
+
+    def busy_cores(self, begin: float, end: float) -> float:
+        """Mean busy cores between two time.time() readings (NaN when fewer than two samples lie between)."""
+        inside = [s for s in self.samples if begin <= s[0] <= end]
+        if len(inside) < 2 or inside[-1][2] == inside[0][2]:
+            return float("nan")
+        (_, busy0, all0), (_, busy1, all1) = inside[0], inside[-1]
+        return (busy1 - busy0) / (all1 - all0) * (os.cpu_count() or 1)
 
 
 def main() -> None:
@@ -106,20 +147,23 @@ def main() -> None:
         for k in range(1 if args.quick else args.runs):
             for label, tree in trees.items():
                 steps = one_run(tree, Path(tmp), f"{label}-{k}")
-                rows += [{"label": label, "run": k, "step": step, "ended_s": steps[step]} for step in ORDER
-                         if step in steps]
+                rows += [{"label": label, "run": k, "step": step, "ended_s": steps[step][0],
+                          "busy_cores": steps[step][1]} for step in ORDER if step in steps]
     table = replace_rows(out / "steps.csv", rows, trees)
     atomic_write_text(out / "steps.md", markdown(table))
     print(markdown(table))
 
 
 def markdown(table: pd.DataFrame) -> str:
+    """Per step and label: when it ended, and the busy cores during it (since the step before)."""
     labels = list(dict.fromkeys(table["label"]))
-    lines = ["| step ended (s from the child's start) | " + " | ".join(labels) + " |",
-             "|---|" + "---|" * len(labels)]
+    lines = ["| step ended (s from the child's start) | " + " | ".join(f"{label} | busy cores" for label in labels)
+             + " |", "|---|" + "---|---|" * len(labels)]
     for step in ORDER:
-        cells = [spread(table[(table["label"] == label) & (table["step"] == step)]["ended_s"], ".2f")
-                 for label in labels]
+        cells = []
+        for label in labels:
+            rows = table[(table["label"] == label) & (table["step"] == step)]
+            cells += [spread(rows["ended_s"], ".2f"), spread(rows.get("busy_cores", []), ".1f")]
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
