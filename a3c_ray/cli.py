@@ -191,12 +191,13 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["train"] and not supervised() and not {"--help", "-h"} & set(args):
         sys.exit(supervise(args))
-    if supervised() and argv is None:  # the training child, as a process of its own
+    if args[:1] == ["train"] and supervised() and argv is None:  # the training child, as a process of its own
         exit_without_teardown(lambda: _run(argv))
     _run(argv)
 
 
 def _run(argv: list[str] | None) -> None:
+    """The command line's command, its errors as one line and an exit code."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="a3c-ray", standalone_mode=False)

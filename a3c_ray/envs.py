@@ -10,7 +10,7 @@ import numpy as np
 
 from a3c_ray import env_suites
 from a3c_ray.distributions import box_action
-from a3c_ray.env_suites import import_env_module  # noqa: F401  (re-exported here)
+from a3c_ray.env_suites import import_env_module
 from a3c_ray.errors import EnvError  # noqa: F401  (re-exported here)
 
 SUPPORTED = "observation: Box (1-D vectors or 3-D images); action: Discrete or Box"

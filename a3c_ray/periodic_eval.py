@@ -8,7 +8,9 @@ its episodes from new seeds, so picking the best round does not pick the luckies
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,7 @@ def serve(config: Config, requests, results) -> None:
     torch.set_num_threads(1)
     model, normalizer = build_policy(config)
     envs = make_eval_envs(config.env, config.eval_episodes)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _close_and_exit(envs))  # the driver's close(), mid-round
     for round_, (params, stats) in enumerate(_requests(requests)):
         start = time.perf_counter()
         set_flat_weights(model, params)
@@ -64,6 +67,13 @@ def serve(config: Config, requests, results) -> None:
         results.put((returns, time.perf_counter() - start))
     for env in envs:
         env.close()
+
+
+def _close_and_exit(envs) -> None:
+    """End at once, yet close the envs: a user's env may hold a file or a process of its own."""
+    for env in envs:
+        env.close()
+    os._exit(0)
 
 
 def _requests(requests):
@@ -123,8 +133,11 @@ class PeriodicEvaluator:
     def close(self) -> None:
         if self.requests is None:  # closed already
             return
-        if self.process.is_alive():  # it holds no file and no result still wanted: no need to wait for its round
-            self.process.kill()      # to end (~0.5 s on CartPole) or its interpreter's exit
+        if self.process.is_alive():  # no result of it is still wanted: no waiting for its round to end (~0.5 s
+            self.process.terminate()  # on CartPole) or for its interpreter's exit; SIGTERM closes its envs
+            self.process.join(timeout=2.0)
+        if self.process.is_alive():
+            self.process.kill()
             self.process.join(timeout=2.0)
         for queue in (self.requests, self.results):
             queue.cancel_join_thread()

@@ -26,11 +26,12 @@ def test_resume_continues_counters_and_learning(tmp_path):
     new = second.episodes.iloc[episodes:]
     assert len(second.episodes) > episodes and new["episode"].iloc[0] == episodes
     assert new["env_steps"].min() > steps and new["time_s"].min() >= first.summary["training_s"] - 1e-6
-    # picks up where it was: its first 30 episodes against the first run's first 30, from scratch (~22). Both are
-    # the shortest of their runs' first episodes (those end first), so their comparison is fair; against the
-    # first run's last 50 it was not (once 144 against 150 for half of them)
+    # picks up where it was, not from scratch. The first episodes to end after a start are its shortest ones: the
+    # resumed run's first 30 against the first run's last 50 was unfair (once 144 against half of 300.6). Against
+    # the first run's own first 30 (from scratch, ~22) the bias is the same; and they keep a fair part of the
+    # level learned
     fresh_start = first.episodes["return"].head(30).mean()
-    assert new["return"].head(30).mean() > 3 * fresh_start
+    assert new["return"].head(30).mean() > max(3 * fresh_start, 0.3 * late_return)
     on_disk = pd.read_csv(out / "episodes.csv")
     assert len(on_disk) == len(second.episodes)  # appended, not replaced
     assert len(pd.read_csv(out / "progress.csv")) == len(second.progress) > len(first.progress)

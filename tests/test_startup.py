@@ -113,7 +113,7 @@ EXIT_WITHOUT_TEARDOWN = textwrap.dedent("""
 
 @pytest.mark.parametrize("code", [0, 3])
 def test_the_training_child_exits_with_its_code_after_the_exit_handlers(code):
-    """The child skips the interpreter's module teardown (~0.7 s), not its exit handlers (Ray's shutdown among
+    """The child skips the interpreter's module teardown (~1.1 s), not its exit handlers (Ray's shutdown among
     them) nor what it printed."""
     done = subprocess.run([sys.executable, "-c", EXIT_WITHOUT_TEARDOWN, str(code)], capture_output=True, text=True,
                           timeout=60, env=cli_env())

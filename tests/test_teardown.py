@@ -47,7 +47,7 @@ CHILD = textwrap.dedent("""
 
     ray.shutdown = failing_shutdown
     from a3c_ray.cli import main
-    main(sys.argv[1:])
+    main()  # as `python -m a3c_ray` runs it: the child's own exit (exit_without_teardown) included
 """)
 
 
