@@ -4,12 +4,14 @@ the local Ray they run in, and the "median [min, max]" cell of their tables."""
 from __future__ import annotations
 
 import argparse
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from a3c_ray import make_config
+from a3c_ray.atomic import atomic_write_text
 
 ENVS = ["CartPole-v1", "Pendulum-v1"]
 RESULTS = Path(__file__).resolve().parent / "results"  # wherever the script is started from
@@ -42,10 +44,17 @@ def checkouts(args: argparse.Namespace) -> dict[str, str | None]:
     return trees
 
 
+def checkout_env(tree: str | None) -> dict[str, str]:
+    """The environment for a3c_ray commands run from `tree` (None: this checkout): on this machine's own Ray,
+    never a cluster named by RAY_ADDRESS."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    if tree:
+        env["PYTHONPATH"] = tree
+    return env
+
+
 def replace_rows(path: Path, rows: list[dict], labels) -> pd.DataFrame:
     """The table in `path` with its rows of `labels` replaced by `rows`, written back atomically."""
-    from a3c_ray.atomic import atomic_write_text
-
     table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     if len(table):
         table = table[~table["label"].isin(list(labels))]

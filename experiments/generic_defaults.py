@@ -12,7 +12,6 @@ box2d package (`pip install box2d`, in the bench extra). Appends to `<out>/runs.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,15 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from a3c_ray.atomic import atomic_write_text
-from common import output_dir, parser
+from common import checkout_env, output_dir, parser
 
 BUDGET_S = {"Acrobot-v1": 300, "LunarLander-v3": 900}
 
 
 def run(env_id: str, seed: int, label: str, tree: str | None) -> dict:
-    environment = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    if tree:
-        environment["PYTHONPATH"] = tree
+    environment = checkout_env(tree)
     cli = [sys.executable, "-m", "a3c_ray"]
     with tempfile.TemporaryDirectory(prefix="a3c-generic-") as tmp:
         out = Path(tmp) / "run"

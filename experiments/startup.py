@@ -19,7 +19,6 @@ Appends to `<out>/startup.csv` (one row per command and label) and rewrites `<ou
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from a3c_ray.atomic import atomic_write_text
-from common import checkout_options, checkouts, output_dir, parser, replace_rows
+from common import checkout_env, checkout_options, checkouts, output_dir, parser, replace_rows
 
 
 def timed(cmd: list[str], env: dict, cwd: str) -> tuple[float, float | None, str]:
@@ -52,14 +51,12 @@ def measure(trees: dict[str, str | None], runs: int) -> list[dict]:
     """`runs` of each command for each labelled checkout (None: this one), the checkouts taking turns run by
     run, so that a machine whose speed drifts over minutes weighs on each alike."""
     module = [sys.executable, "-m", "a3c_ray"]
+    envs = {label: checkout_env(tree) for label, tree in trees.items()}
     walls = {(label, c): [] for label in trees for c in COMMANDS}
     parts = {label: {name: [] for name in PARTS} for label in trees}
     with tempfile.TemporaryDirectory(prefix="a3c-startup-") as tmp:
         for k in range(runs):
-            for label, tree in trees.items():
-                env = {key: v for key, v in os.environ.items() if key != "RAY_ADDRESS"}
-                if tree:
-                    env["PYTHONPATH"] = tree
+            for label, env in envs.items():
                 out = Path(tmp) / f"{label}-run{k}"
                 walls[label, COMMANDS[0]].append(timed([*module, "--help"], env, tmp)[0])
                 wall, summary_at, _ = timed([*module, "train", "--env", "CartPole-v1", "--out", str(out),
@@ -102,7 +99,7 @@ IMPORT_STAGES = {  # what each stage of `a3c-ray train` imports (and calls: the 
 def importtime(label: str, tree: str | None, out: Path) -> None:
     """`python -X importtime` of each stage in IMPORT_STAGES (a fresh interpreter each): its total, then its 25
     slowest modules, into `<out>/importtime-<label>.txt`."""
-    env = {**os.environ, **({"PYTHONPATH": tree} if tree else {})}
+    env = checkout_env(tree)
     sections = []
     for stage, statement in IMPORT_STAGES.items():
         done = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], capture_output=True,

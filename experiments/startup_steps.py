@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from a3c_ray.atomic import atomic_write_text
-from common import checkout_options, checkouts, output_dir, parser, replace_rows, spread
+from common import checkout_env, checkout_options, checkouts, output_dir, parser, replace_rows, spread
 
 # Run as the child's main module: lines "<name> <time.time()>" into the file $STEPS_FILE (not stderr, which the child
 # points at a log during Ray's teardown), turned into seconds since the parent started the process.
@@ -74,14 +74,10 @@ ORDER = ["cli and ray imported", "input checked, Ray's start begun", "trainer im
          "Ray up", "workers up", "training done", "run files written", "Ray shut down", "process exited"]
 
 
-def one_run(tree: str | None, tmp: Path, k: str) -> dict[str, float]:
-    wrapper = tmp / "steps_wrapper.py"
-    wrapper.write_text(WRAPPER)
-    env = {key: v for key, v in os.environ.items() if key != "RAY_ADDRESS"}
+def one_run(wrapper: Path, tree: str | None, tmp: Path, k: str) -> dict[str, float]:
+    env = checkout_env(tree)
     env["A3C_RAY_STATUS_FILE"] = str(tmp / f"status{k}.json")
     env["STEPS_FILE"] = str(tmp / f"steps{k}.txt")
-    if tree:
-        env["PYTHONPATH"] = tree
     start, started_at = time.perf_counter(), time.time()
     with CpuSampler() as cpu:
         done = subprocess.run([sys.executable, str(wrapper), "train", "--env", "CartPole-v1", "--out",
@@ -144,9 +140,11 @@ def main() -> None:
     trees = checkouts(args)
     rows = []
     with tempfile.TemporaryDirectory(prefix="a3c-steps-") as tmp:
+        wrapper = Path(tmp) / "steps_wrapper.py"
+        wrapper.write_text(WRAPPER)
         for k in range(1 if args.quick else args.runs):
             for label, tree in trees.items():
-                steps = one_run(tree, Path(tmp), f"{label}-{k}")
+                steps = one_run(wrapper, tree, Path(tmp), f"{label}-{k}")
                 rows += [{"label": label, "run": k, "step": step, "ended_s": steps[step][0],
                           "busy_cores": steps[step][1]} for step in ORDER if step in steps]
     table = replace_rows(out / "steps.csv", rows, trees)

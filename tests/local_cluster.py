@@ -61,10 +61,10 @@ class PortPicker:
     WORKER_PORTS = 51
     LOW = 20_000
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self) -> None:
         self.taken: set[int] = {8265, 10001}  # Ray's defaults, which it checks each node's ports against
         self.high = max(self.LOW + 1000, _ephemeral_low())
-        self.rng = random.Random(seed)
+        self.rng = random.Random()
 
     def port(self) -> int:
         return self._take(1)

@@ -1,5 +1,7 @@
 """Action distributions: shapes, agreement with torch.distributions, sampling frequencies, clipping into env.step."""
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -64,7 +66,7 @@ def test_no_ortho_init_keeps_pytorchs_default_init(lstm):
     obs_space, space = gym.spaces.Box(-1, 1, (3,)), gym.spaces.Box(-2, 2, (1,))
     config = Config(stop_steps=1, lstm=lstm, lstm_size=8, hidden_sizes=(16, 16))
     torch.manual_seed(0)
-    default = ActorCritic(obs_space, space, Config(**{**config.__dict__, "ortho_init": False}))
+    default = ActorCritic(obs_space, space, dataclasses.replace(config, ortho_init=False))
     torch.manual_seed(0)
     ortho = ActorCritic(obs_space, space, config)
     torch.manual_seed(0)  # the same layers, built plainly in the same order
