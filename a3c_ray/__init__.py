@@ -7,13 +7,13 @@ aggregators) start without importing torch.
 from importlib import import_module
 from typing import Any
 
-from a3c_ray.registration import register_when_gymnasium_loads
+from a3c_ray.envs.registration import register_when_gymnasium_loads
 
 register_when_gymnasium_loads()  # a3c_ray/CartPoleNoVel-v1
 
-_PUBLIC = {"Config": "a3c_ray.config", "make_config": "a3c_ray.config", "train": "a3c_ray.trainer",
-           "evaluate": "a3c_ray.evaluation", "load_run": "a3c_ray.results", "load_runs": "a3c_ray.results",
-           "RunResult": "a3c_ray.results"}
+_PUBLIC = {"Config": "a3c_ray.config", "make_config": "a3c_ray.config", "train": "a3c_ray.run.trainer",
+           "evaluate": "a3c_ray.run.evaluation", "load_run": "a3c_ray.run.results", "load_runs": "a3c_ray.run.results",
+           "RunResult": "a3c_ray.run.results"}
 __all__ = list(_PUBLIC)
 __version__ = "0.1.0"
 

@@ -16,8 +16,14 @@ import typer
 
 from a3c_ray.config import Config, make_config
 from a3c_ray.errors import BackendError, CheckpointError, ConfigError, EnvError, EvalError, TrainingError
-from a3c_ray.supervise import (TEARDOWN_LOG, exit_without_teardown, native_stderr_into, report_run_dir, supervise,
-                               supervised)
+from a3c_ray.plumbing.supervise import (
+    TEARDOWN_LOG,
+    exit_without_teardown,
+    native_stderr_into,
+    report_run_dir,
+    supervise,
+    supervised,
+)
 
 # torch, gymnasium, pandas and matplotlib load inside the commands that need them: `--help` and the error paths
 # stay fast.
@@ -77,7 +83,7 @@ def train_command(**options: typing.Any) -> None:
             raise ConfigError(f"--hidden-sizes must be integers like 64,64, got {options['hidden_sizes']!r}") \
                 from None
     if resume is not None:
-        from a3c_ray.run_dir import resume_config
+        from a3c_ray.run.run_dir import resume_config
 
         config = resume_config(resume, **options)
         if options["env"] is not None and options["env"] != config.env:
@@ -88,7 +94,7 @@ def train_command(**options: typing.Any) -> None:
     else:
         config = make_config(stop_at_threshold=stop_at_threshold, **options)
         _start_ray_early(config)
-    from a3c_ray.trainer import Trainer
+    from a3c_ray.run.trainer import Trainer
 
     trainer = Trainer(config, resume=resume is not None)
     report_run_dir(trainer.run_dir)
@@ -115,8 +121,8 @@ def _start_ray_early(config: Config) -> None:
     try:
         import gymnasium as gym
 
-        from a3c_ray.env_suites import prepare
-        from a3c_ray.run_dir import check_run_dir
+        from a3c_ray.envs.suites import prepare
+        from a3c_ray.run.run_dir import check_run_dir
 
         config.validate()
         if config.out:  # a default run dir is new
@@ -124,7 +130,7 @@ def _start_ray_early(config: Config) -> None:
         prepare(config.env)
         gym.spec(config.env)
         if config.tensorboard:
-            from a3c_ray.tensorboard_log import check_available
+            from a3c_ray.run.tensorboard_log import check_available
 
             check_available()
     except Exception:  # noqa: BLE001  the normal path raises it, with its message
@@ -150,7 +156,7 @@ def evaluate_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Run the greedy policy of a saved run and print the mean and std of its return."""
-    from a3c_ray.evaluation import checkpoint_path, evaluate
+    from a3c_ray.run.evaluation import checkpoint_path, evaluate
 
     if episodes < 1:
         raise ConfigError(f"--episodes must be a positive integer, got {episodes}")
@@ -173,8 +179,8 @@ def plot_command(
     out: Path = typer.Option(..., "--out", help="PNG file to write"),
 ) -> None:
     """Overlay the learning curves of several runs."""
-    from a3c_ray.plotting import plot_learning_curves
-    from a3c_ray.results import load_run
+    from a3c_ray.run.plotting import plot_learning_curves
+    from a3c_ray.run.results import load_run
 
     curves = {}
     for run_dir in run_dirs:
@@ -187,7 +193,7 @@ def plot_command(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app without click's multi-line error screens; map errors to one line + exit code.
-    `train` runs in a supervised child process (see a3c_ray.supervise)."""
+    `train` runs in a supervised child process (see a3c_ray.plumbing.supervise)."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["train"] and not supervised() and not {"--help", "-h"} & set(args):
         sys.exit(supervise(args))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from a3c_ray.errors import ConfigError  # noqa: F401  (re-exported here)
+from a3c_ray.errors import ConfigError
 
 BACKENDS = ("ray", "mp", "serial")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -218,8 +218,8 @@ def make_config(env: str, stop_at_threshold: bool = True, **overrides: Any) -> C
 def _reward_threshold(env_id: str) -> float | None:
     import gymnasium as gym
 
-    from a3c_ray.env_suites import EnvError, import_env_module
-
+    from a3c_ray.envs.suites import import_env_module
+    from a3c_ray.errors import EnvError
     try:
         spec = gym.spec(import_env_module(env_id))
     except (EnvError, gym.error.Error):  # reported clearly when the env is made

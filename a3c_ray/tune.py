@@ -17,9 +17,9 @@ from typing import Any
 
 from ray import tune
 
-from a3c_ray.checkpoint import CHECKPOINT_NAME
 from a3c_ray.config import make_config
-from a3c_ray.trainer import Trainer, resume_config
+from a3c_ray.run.run_dir import CHECKPOINT_NAME, resume_config
+from a3c_ray.run.trainer import Trainer
 
 REPORT_EVERY_S = 2.0
 
@@ -55,7 +55,7 @@ def a3c_trainable(param_space: dict[str, Any]) -> None:
 def _report(trainer: Trainer, row: dict, final: bool = False) -> None:
     """tune.report with the progress row; a checkpoint (the whole run directory) every report."""
     metrics = {k: v for k, v in row.items() if isinstance(v, (int, float))}
-    metrics["solved"] = trainer.recorder.solved_at is not None
+    metrics["solved"] = trainer.recorder.stop.solved_at is not None
     metrics["finished"] = final  # not "done": Tune reserves that key
     with tempfile.TemporaryDirectory() as tmp:
         trainer.flush()

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from a3c_ray import evaluate, make_config, train
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import local_ray, output_dir, parser, plan, sb3_stop_callback, threshold
 
 # RL-Zoo's A2C settings (hyperparams/a2c.yml; Pendulum's entry is listed as "almost tuned")
@@ -50,8 +50,8 @@ def raw_ceiling(env_id: str, seconds: float = 2.0) -> dict:
 
 def batched_ceiling(env_id: str, seconds: float, n: int = 32) -> float | None:
     """Env steps/s of the batched numpy version the workers use when the env has one (random actions)."""
-    from a3c_ray.envs import EnvGroup
-    from a3c_ray.native_vector import make_env_group
+    from a3c_ray.envs.groups import make_env_group
+    from a3c_ray.envs.loop_group import EnvGroup
 
     group, rng = make_env_group(env_id, n, seed=0), np.random.default_rng(0)
     if isinstance(group, EnvGroup):

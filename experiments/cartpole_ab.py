@@ -10,10 +10,11 @@ rewrites `<out>/cartpole_ab.md` (median [min, max] per label and backend).
 
 from __future__ import annotations
 
-import a3c_ray
 import pandas as pd
+
+import a3c_ray
 from a3c_ray import make_config, train
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import output_dir, parser, spread
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from a3c_ray import make_config
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 
 ENVS = ["CartPole-v1", "Pendulum-v1"]
 RESULTS = Path(__file__).resolve().parent / "results"  # wherever the script is started from
@@ -102,7 +102,7 @@ def sb3_stop_callback(target: float, budget_s: float):
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from a3c_ray.results import WINDOW
+    from a3c_ray.run.recorder import WINDOW
 
     class StopWhenSolved(BaseCallback):
         def __init__(self):

@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from a3c_ray import make_config, train  # noqa: E402
-from a3c_ray.atomic import atomic_write, atomic_write_text  # noqa: E402
-from a3c_ray.results import WINDOW  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
+from a3c_ray.run.recorder import WINDOW  # noqa: E402
 from common import local_ray, output_dir, parser, plan, spread, threshold  # noqa: E402
 
 BUDGET_STEPS = {"CartPole-v1": 400_000, "Pendulum-v1": 2_500_000}

@@ -27,10 +27,10 @@ import ray
 import torch
 
 from a3c_ray import make_config
-from a3c_ray.atomic import atomic_write_text
 from a3c_ray.backends.ray_backend import AGGREGATE_FROM_WORKERS, INLINE_WEIGHTS_BYTES, RayBackend
 from a3c_ray.backends.simulated import SimulatedWorkers
-from a3c_ray.learner import Learner
+from a3c_ray.core.learner import Learner
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import local_ray, output_dir, parser
 
 MODES = ("bare", "per_gradient", "batched", "aggregated")

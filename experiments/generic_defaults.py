@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import checkout_env, output_dir, parser
 
 BUDGET_S = {"Acrobot-v1": 300, "LunarLander-v3": 900}

@@ -11,10 +11,10 @@ Each run is minatar_breakout.py's a3c_ray run (`a3c-ray train --env MinAtar/Brea
 from __future__ import annotations
 
 import pandas as pd
-
-from a3c_ray.atomic import atomic_write_text
-from common import local_ray, output_dir, parser
 from minatar_breakout import markdown, run_a3c
+
+from a3c_ray.plumbing.atomic import atomic_write_text
+from common import local_ray, output_dir, parser
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from a3c_ray import evaluate, make_config, train
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import local_ray, output_dir, parser, spread
 
 SB3_A2C = {"envs_per_worker": 8, "rollout_length": 8, "lr": 7e-4, "lr_schedule": "linear", "gae_lambda": 0.9,

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from a3c_ray import evaluate, make_config, train
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import local_ray, output_dir, parser, sb3_stop_callback, spread
 
 ENV = "a3c_ray/CartPoleNoVel-v1"

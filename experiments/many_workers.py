@@ -16,7 +16,7 @@ import time
 import pandas as pd
 
 from a3c_ray import evaluate, make_config, train
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import output_dir, parser, spread
 
 MODES = {"per_gradient": {"batch_gradients": False}, "batched": {}, "aggregated": {"node_aggregators": True}}

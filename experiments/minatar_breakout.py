@@ -30,8 +30,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from a3c_ray import make_config, train  # noqa: E402
-from a3c_ray.atomic import atomic_write, atomic_write_text  # noqa: E402
-from a3c_ray.results import WINDOW  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
+from a3c_ray.run.recorder import WINDOW  # noqa: E402
 from common import local_ray, output_dir, parser  # noqa: E402
 
 ENV = "MinAtar/Breakout-v1"
@@ -70,8 +70,8 @@ def run_ppo(seed: int, seconds: float) -> tuple[dict, pd.DataFrame]:
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-    from a3c_ray.encoders import ImageEncoder
-    from a3c_ray.env_suites import prepare
+    from a3c_ray.core.encoders import ImageEncoder
+    from a3c_ray.envs.suites import prepare
 
     class MinAtarCNN(BaseFeaturesExtractor):
         def __init__(self, space: gym.spaces.Box):

@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from a3c_ray import make_config, train  # noqa: E402
-from a3c_ray.atomic import atomic_write, atomic_write_text  # noqa: E402
-from a3c_ray.results import WINDOW  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
+from a3c_ray.run.recorder import WINDOW  # noqa: E402
 from common import output_dir, parser  # noqa: E402
 
 ENV, TARGET = "ALE/Pong-v5", 18.0

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from a3c_ray import make_config, train
-from a3c_ray.atomic import atomic_write_text
-from a3c_ray.learner import Learner
+from a3c_ray.core.learner import Learner
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import output_dir, parser
 
 CONFIGS = {  # name -> overrides

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import output_dir, parser
 
 MARK = "PeriodicExportingMetricReader::DoBackgroundWork"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from a3c_ray.atomic import atomic_write_text  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write_text  # noqa: E402
 from common import output_dir, parser  # noqa: E402
 
 FATAL_MARKS = ("SIGSEGV", "Segmentation fault", "Fatal Python error", "*** SIG", "core dumped", "Aborted")

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import checkout_env, checkout_options, checkouts, output_dir, parser, replace_rows
 
 
@@ -90,9 +90,9 @@ def stats(name: str, values: list[float]) -> dict:
 IMPORT_STAGES = {  # what each stage of `a3c-ray train` imports (and calls: the preset's env check), as one statement
     "--help (the CLI alone)": "import a3c_ray.cli",
     "train, until Ray's start begins (the CLI's checks)": (
-        "import a3c_ray.cli, a3c_ray.backends.ray_runtime, a3c_ray.env_suites, a3c_ray.run_dir; "
+        "import a3c_ray.cli, a3c_ray.backends.ray_runtime, a3c_ray.envs.suites, a3c_ray.run.run_dir; "
         "a3c_ray.config.make_config('CartPole-v1', stop_at_threshold=True)"),
-    "train, the driver's trainer (torch, pandas; beside Ray's start)": "import a3c_ray.trainer",
+    "train, the driver's trainer (torch, pandas; beside Ray's start)": "import a3c_ray.run.trainer",
 }
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from a3c_ray.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write_text
 from common import checkout_env, checkout_options, checkouts, output_dir, parser, replace_rows, spread
 
 # Run as the child's main module: lines "<name> <time.time()>" into the file $STEPS_FILE (not stderr, which the child
@@ -59,7 +59,7 @@ WRAPPER = textwrap.dedent("""
         def start_ray_early(config):
             early(config)
             stamp("input checked, Ray's start begun")
-            from a3c_ray import trainer
+            from a3c_ray.run import trainer
             stamp("trainer imported (torch)")
             from a3c_ray.backends.ray_backend import RayBackend
             after(trainer.Trainer, "__init__", "trainer set up")

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import conftest
-from a3c_ray.checkpoint import load_checkpoint
+from a3c_ray.run.checkpoint import load_checkpoint
 from conftest import cli_env
 from local_cluster import free_port
 
@@ -32,7 +32,7 @@ def files(tmp_path_factory):
     data = (root / "run" / "checkpoint.pt").read_bytes()
     (root / "truncated.pt").write_bytes(data[: len(data) // 3])
     (root / "notes.pt").write_text("not a checkpoint")
-    torch.save({"format": "a3c_ray.checkpoint/1", "x": Evil()}, root / "evil.pt")
+    torch.save({"format": "a3c_ray.run.checkpoint/1", "x": Evil()}, root / "evil.pt")
     foreign = torch.load(root / "run" / "checkpoint.pt", weights_only=True)  # CartPole weights...
     foreign["config_json"] = foreign["config_json"].replace("CartPole-v1", "Acrobot-v1")  # ...said to be Acrobot
     torch.save(foreign, root / "foreign.pt")

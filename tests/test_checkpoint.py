@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from a3c_ray.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from a3c_ray.evaluation import load_policy
-from a3c_ray.learner import Learner
-from a3c_ray.worker import RolloutWorker
+from a3c_ray.core.learner import Learner
+from a3c_ray.core.worker import RolloutWorker
+from a3c_ray.errors import CheckpointError
+from a3c_ray.run.checkpoint import load_checkpoint, save_checkpoint
+from a3c_ray.run.evaluation import load_policy
 from conftest import tiny_config
 
 
@@ -26,7 +27,7 @@ def test_round_trip(tmp_path):
     config = tiny_config(tmp_path, env="Pendulum-v1")
     path, learner = _save(tmp_path, config)
     raw = torch.load(path, weights_only=True)  # plain tensors and containers only
-    assert raw["format"].startswith("a3c_ray.checkpoint")
+    assert raw["format"].startswith("a3c_ray.run.checkpoint")
     payload = load_checkpoint(path)
     assert payload["config"] == config
     assert payload["counters"]["version"] == 1
@@ -59,7 +60,7 @@ class Payload:
 
 def test_pickled_object_is_refused_not_run(tmp_path, capsys):
     path = tmp_path / "evil.pt"
-    torch.save({"format": "a3c_ray.checkpoint/1", "x": Payload()}, path)
+    torch.save({"format": "a3c_ray.run.checkpoint/1", "x": Payload()}, path)
     with pytest.raises(CheckpointError, match="untrusted"):
         load_checkpoint(path)
     assert "must never run" not in capsys.readouterr().out
@@ -79,7 +80,7 @@ def test_foreign_file_is_refused(tmp_path):
 
 def test_periodic_checkpoints_keep_the_last_k(tmp_path):
     from a3c_ray import train
-    from a3c_ray.checkpoint import HISTORY_DIR
+    from a3c_ray.run.run_dir import HISTORY_DIR
 
     config = tiny_config(tmp_path, stop_steps=4000, checkpoint_interval_s=0.05, keep_checkpoints=2)
     result = train(config)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from a3c_ray.results import load_run
+from a3c_ray.run.results import load_run
 from local_cluster import LocalCluster, wait_for
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from a3c_ray.config import Config
-from a3c_ray.distributions import Categorical, DiagGaussian
-from a3c_ray.envs import EnvGroup
-from a3c_ray.model import ActorCritic
+from a3c_ray.core.distributions import Categorical, DiagGaussian
+from a3c_ray.core.model import ActorCritic
+from a3c_ray.envs.loop_group import EnvGroup
 
 
 def test_categorical_matches_torch():
@@ -157,8 +157,8 @@ def test_gsde_needs_box_actions():
 
 
 def test_gsde_worker_rollout_gives_a_gradient_of_the_noise_map(tmp_path):
-    from a3c_ray.learner import Learner
-    from a3c_ray.worker import RolloutWorker
+    from a3c_ray.core.learner import Learner
+    from a3c_ray.core.worker import RolloutWorker
     from conftest import tiny_config
 
     config = tiny_config(tmp_path, env="Pendulum-v1", gsde=True, log_std_init=-2.0)
@@ -172,8 +172,8 @@ def test_gsde_worker_rollout_gives_a_gradient_of_the_noise_map(tmp_path):
 def test_plain_gaussian_worker_on_the_loop_of_single_pendulums(tmp_path):
     """The Pendulum preset turns gSDE and the batched env on: the state-independent std and EnvGroup's Box path
     keep a test of their own."""
-    from a3c_ray.learner import Learner
-    from a3c_ray.worker import RolloutWorker
+    from a3c_ray.core.learner import Learner
+    from a3c_ray.core.worker import RolloutWorker
     from conftest import tiny_config
 
     config = tiny_config(tmp_path, env="Pendulum-v1", gsde=False, native_vector_env=False)

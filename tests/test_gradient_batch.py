@@ -3,12 +3,11 @@
 import numpy as np
 import torch
 
-from a3c_ray.backends import apply_batch
-from a3c_ray.gradient_batch import GradientBatch
-from a3c_ray.learner import Learner
-from a3c_ray.messages import Gradients
-from a3c_ray.model import get_flat_weights
-from a3c_ray.normalize import RunningMeanStd
+from a3c_ray.core.gradient_batch import GradientBatch
+from a3c_ray.core.learner import Learner, apply_batch
+from a3c_ray.core.messages import Gradients
+from a3c_ray.core.model import get_flat_weights
+from a3c_ray.core.normalize import RunningMeanStd
 from conftest import tiny_config
 
 
@@ -71,7 +70,7 @@ def test_learner_steps_once_with_the_mean(tmp_path):
 
 
 def test_bfloat16_gradients_travel_at_half_the_bytes_and_sum_in_float32():
-    from a3c_ray.messages import decode, encode
+    from a3c_ray.core.messages import decode, encode
 
     values = np.random.default_rng(2).normal(size=1000).astype(np.float32)
     wire = encode(values, "bfloat16")

@@ -8,8 +8,8 @@ import time
 import pytest
 import torch
 
-from a3c_ray.learner import Learner
-from a3c_ray.trainer import Trainer
+from a3c_ray.core.learner import Learner
+from a3c_ray.run.trainer import Trainer
 from conftest import tiny_config
 
 

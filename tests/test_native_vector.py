@@ -3,10 +3,11 @@ dynamics as gymnasium's, step for step)."""
 
 import numpy as np
 
-from a3c_ray.envs import EnvGroup
-from a3c_ray.native_vector import NativeVectorGroup, has_native_vector, make_env_group
-from a3c_ray.pendulum_vector import PendulumVector
-from a3c_ray.worker import RolloutWorker
+from a3c_ray.core.worker import RolloutWorker
+from a3c_ray.envs.groups import make_env_group
+from a3c_ray.envs.loop_group import EnvGroup
+from a3c_ray.envs.native_vector import NativeVectorGroup, has_native_vector
+from a3c_ray.envs.pendulum_vector import PendulumVector
 from conftest import tiny_config
 
 

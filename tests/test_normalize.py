@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from a3c_ray.normalize import Normalizer, RunningMeanStd
+from a3c_ray.core.normalize import Normalizer, RunningMeanStd
 
 
 def test_merged_moments_equal_whole_batch():

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from a3c_ray import evaluate, make_config, train
-from a3c_ray.video import MAX_FRAMES
+from a3c_ray.run.video import MAX_FRAMES
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from a3c_ray import make_config, periodic_eval, train
-from a3c_ray.checkpoint import load_checkpoint
-from a3c_ray.envs import make_env
-from a3c_ray.evaluation import build_policy, greedy_returns
-from a3c_ray.learner import Learner
-from a3c_ray.model import set_flat_weights
-from a3c_ray.periodic_eval import EVAL_SEED, EvalResult, EvaluationSchedule, PeriodicEvaluator
-from a3c_ray.results import Recorder
-from a3c_ray.worker import RolloutWorker
+from a3c_ray import make_config, train
+from a3c_ray.core.learner import Learner
+from a3c_ray.core.model import set_flat_weights
+from a3c_ray.core.worker import RolloutWorker
+from a3c_ray.envs.make import make_env
+from a3c_ray.run import periodic_eval
+from a3c_ray.run.checkpoint import load_checkpoint
+from a3c_ray.run.evaluation import build_policy, greedy_returns
+from a3c_ray.run.periodic_eval import EVAL_SEED, EvalResult, EvaluationSchedule, PeriodicEvaluator
+from a3c_ray.run.recorder import Recorder
 from conftest import tiny_config
 
 
@@ -98,17 +99,17 @@ def test_a_round_that_reaches_the_threshold_solves_only_when_its_confirmation_do
     recorder.env_steps = 100
     schedule.step(learner, recorder, now=0.0)  # the first round goes out
     schedule.step(learner, recorder, now=0.0)  # it reached 200: the same weights go out again, nothing recorded
-    assert scripted.submitted == [100, 100] and recorder.eval_rows == [] and recorder.solved_at is None
+    assert scripted.submitted == [100, 100] and recorder.eval_rows == [] and recorder.stop.solved_at is None
     schedule.step(learner, recorder, now=0.0)  # the confirmation is back: one row of both rounds
     assert len(recorder.eval_rows) == 1 and recorder.eval_rows[0]["episodes"] == 10
     assert recorder.eval_rows[0]["return_mean"] == pytest.approx((250 + second[0]) / 2)
-    assert (recorder.solved_at is not None) == solved
+    assert (recorder.stop.solved_at is not None) == solved
 
 
 ORPHAN = """
 import os, sys
 from a3c_ray.config import make_config
-from a3c_ray.periodic_eval import PeriodicEvaluator
+from a3c_ray.run.periodic_eval import PeriodicEvaluator
 
 if __name__ == "__main__":
     evaluator = PeriodicEvaluator(make_config("CartPole-v1", stop_steps=100), sys.argv[1])

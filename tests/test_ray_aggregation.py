@@ -8,7 +8,7 @@ import time
 import pytest
 
 from a3c_ray import make_config, train
-from a3c_ray.trainer import Trainer
+from a3c_ray.run.trainer import Trainer
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,8 @@ def test_a_killed_aggregator_is_replaced_and_training_goes_on(tmp_path, ray_sess
         while trainer.recorder.gradients < 20 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert trainer.recorder.gradients >= 20, "training never got going"
-        (agg,) = trainer.backend.aggregators.values()
-        os.kill(ray_session.get(agg["actor"].ready.remote(), timeout=30), signal.SIGKILL)  # its own pid
+        (agg,) = trainer.backend.route.aggregators.values()
+        os.kill(ray_session.get(agg.actor.ready.remote(), timeout=30), signal.SIGKILL)  # its own pid
         killed_at = time.monotonic()
         while trainer.backend.aggregator_restarts == 0 and time.monotonic() - killed_at < 30:
             time.sleep(0.1)

@@ -9,10 +9,9 @@ import time
 import pytest
 
 from a3c_ray import make_config
-from a3c_ray.backends import apply_batch
-from a3c_ray.learner import Learner
-from a3c_ray.trainer import Trainer
-from a3c_ray.worker import RolloutWorker
+from a3c_ray.core.learner import Learner, apply_batch
+from a3c_ray.core.worker import RolloutWorker
+from a3c_ray.run.trainer import Trainer
 from conftest import tiny_config
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from a3c_ray.config import Config
-from a3c_ray.model import ActorCritic, reset_where
-from a3c_ray.worker import RolloutWorker
+from a3c_ray.core.model import ActorCritic, reset_where
+from a3c_ray.core.worker import RolloutWorker
 from conftest import tiny_config
 
 
@@ -66,7 +66,7 @@ def test_gradient_reaches_the_lstm(tmp_path):
 
 
 def test_lstm_checkpoint_refused_for_other_settings(tmp_path):
-    from a3c_ray.learner import Learner
+    from a3c_ray.core.learner import Learner
 
     lstm = Learner(tiny_config(tmp_path, lstm=True, lstm_size=8))
     plain = Learner(tiny_config(tmp_path))

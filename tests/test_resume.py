@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from a3c_ray import make_config, train
-from a3c_ray.checkpoint import load_checkpoint
-from a3c_ray.trainer import resume_config
+from a3c_ray.run.checkpoint import load_checkpoint
+from a3c_ray.run.run_dir import resume_config
 
 
 @pytest.mark.slow

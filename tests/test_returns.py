@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from a3c_ray.returns import compute_gae
+from a3c_ray.core.returns import compute_gae
 
 
 def col(*xs):

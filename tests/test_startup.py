@@ -98,7 +98,7 @@ def test_an_early_started_ray_is_owned_and_fully_shut_down():
 
 EXIT_WITHOUT_TEARDOWN = textwrap.dedent("""
     import atexit, sys
-    from a3c_ray.supervise import exit_without_teardown
+    from a3c_ray.plumbing.supervise import exit_without_teardown
 
     atexit.register(lambda: print("exit handler ran"))
 

@@ -17,8 +17,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from a3c_ray.checkpoint import load_checkpoint
-from a3c_ray.supervise import STATUS_ENV, TEARDOWN_LOG
+from a3c_ray.plumbing.supervise import STATUS_ENV, TEARDOWN_LOG
+from a3c_ray.run.checkpoint import load_checkpoint
 from conftest import cli_env
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def run_with_failing_teardown(tmp_path, fail: str, supervised: bool) -> subproce
             "--no-stop-at-threshold", "--out", str(out), "--no-progress-bar"]
     env = {**cli_env(), "FAIL": fail, "PIDS_FILE": str(pids_file)}
     if supervised:  # the real supervisor, with this script as its child
-        command = [sys.executable, "-c", "import sys; from a3c_ray.supervise import supervise; "
+        command = [sys.executable, "-c", "import sys; from a3c_ray.plumbing.supervise import supervise; "
                    f"sys.exit(supervise(sys.argv[1:], [sys.executable, {str(script)!r}]))", *args]
     else:  # the child alone, as the supervisor starts it
         command = [sys.executable, str(script), *args]
@@ -123,7 +123,7 @@ def test_a_segfault_in_rays_teardown_gives_one_line_and_complete_files(tmp_path)
 
 
 def test_supervisor_passes_signals_and_exit_codes_on(tmp_path):
-    from a3c_ray.supervise import supervise
+    from a3c_ray.plumbing.supervise import supervise
 
     assert supervise([], [sys.executable, "-c", "import sys; sys.exit(7)"]) == 7
     # a child that dies of a signal before naming its run directory: one line, exit 1

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from a3c_ray.learner import Learner
-from a3c_ray.model import get_flat_weights
-from a3c_ray.worker import RolloutWorker
+from a3c_ray.core.learner import Learner
+from a3c_ray.core.model import get_flat_weights
+from a3c_ray.core.worker import RolloutWorker
 from conftest import tiny_config
 
 
@@ -112,7 +112,7 @@ def test_optimizer_state_of_earlier_checkpoints_loads(tmp_path):
 
 def test_the_seed_fixes_the_initial_weights(tmp_path):
     """Every worker starts from the driver's weights, so --seed must fix those, not only the envs and sampling."""
-    from a3c_ray.trainer import Trainer
+    from a3c_ray.run.trainer import Trainer
 
     def initial(seed: int, name: str) -> np.ndarray:
         return get_flat_weights(Trainer(tiny_config(tmp_path, seed=seed, out=str(tmp_path / name))).learner.model)

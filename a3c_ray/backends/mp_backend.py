@@ -16,15 +16,16 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
-from a3c_ray.backends import BackendError, skip_reason
 from a3c_ray.config import Config
-from a3c_ray.gradient_batch import GradientInfo, Update
-from a3c_ray.interrupts import leave_terminal_signals_to_the_driver
-from a3c_ray.learner import Learner
-from a3c_ray.model import get_flat_weights
-from a3c_ray.optim import FlatOptimizer
-from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
-from a3c_ray.worker import RolloutWorker, Weights
+from a3c_ray.core.gradient_batch import GradientInfo, Update, skip_reason
+from a3c_ray.core.learner import Learner
+from a3c_ray.core.messages import Weights
+from a3c_ray.core.model import get_flat_weights
+from a3c_ray.core.optim import FlatOptimizer
+from a3c_ray.core.worker import RolloutWorker
+from a3c_ray.errors import BackendError
+from a3c_ray.plumbing.interrupts import leave_terminal_signals_to_the_driver
+from a3c_ray.plumbing.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
 
 JOIN_TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 120.0
@@ -75,6 +76,8 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer: 
 
 
 class MultiprocessingBackend:
+    node_aggregators = aggregator_restarts = 0
+
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner
         self.ctx = mp.get_context("spawn")
@@ -82,6 +85,11 @@ class MultiprocessingBackend:
         self.incarnations = [0] * config.workers
         self.restarts = 0
         self.nodes = 1
+
+    @property
+    def running(self) -> int:
+        """Worker processes alive now (a dead one is restarted at the next poll)."""
+        return sum(process.is_alive() for process in self.processes)
 
     def check(self) -> None:
         pass

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import ray
 
-from a3c_ray.gradient_batch import GradientBatch
+from a3c_ray.core.gradient_batch import GradientBatch
 
 COLLECT_WAIT_S = 1.0  # a collect call with nothing to hand over returns after this long (the driver's heartbeat)
 

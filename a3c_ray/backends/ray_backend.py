@@ -6,6 +6,8 @@ Three ways for gradients to reach the learner, all through the same worker and l
   their mean in one step and hand the new weights to each of those workers;
 - node aggregators (`--node-aggregators`, on by itself from AGGREGATE_FROM_WORKERS workers): one actor per node
   keeps that node's workers busy and forwards their sum, so the driver makes one call per batch.
+The choice is made once, at construction (a route of ray_routes); this class owns the workers, their
+replacement and the weights it publishes.
 """
 
 from __future__ import annotations
@@ -15,17 +17,15 @@ import os
 import time
 
 import ray
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from a3c_ray.backends import BackendError, apply_batch
-from a3c_ray.backends.ray_aggregator import AggregatorReport, GradientAggregator
+from a3c_ray.backends.ray_routes import READY_TIMEOUT_S, DirectTasks, NodeAggregators
 from a3c_ray.backends.ray_runtime import check_reachable, connect, first_line, shutdown_local
 from a3c_ray.backends.ray_workers import WorkerHandle, new_rollout_worker
 from a3c_ray.config import Config
-from a3c_ray.gradient_batch import GradientBatch, Update
-from a3c_ray.learner import Learner
+from a3c_ray.core.gradient_batch import GradientBatch, Update
+from a3c_ray.core.learner import Learner, apply_batch
+from a3c_ray.errors import BackendError
 
-READY_TIMEOUT_S = 120.0
 GET_TIMEOUT_S = 60.0
 # Below this size weights travel inside each task (Ray inlines small arguments): measured here, that beats a
 # ray.put + object-store fetch by ~18% in env steps/s with 2 workers, and by 30-60% in gradients/s with 64
@@ -43,24 +43,31 @@ class RayBackend:
 
     def __init__(self, config: Config, learner: Learner, make_worker=new_rollout_worker):
         self.config, self.learner, self.make_worker = config, learner, make_worker
-        self.aggregate = config.node_aggregators if config.node_aggregators is not None else \
+        aggregate = config.node_aggregators if config.node_aggregators is not None else \
             config.workers >= AGGREGATE_FROM_WORKERS
-        self.restarts = self.aggregator_restarts = 0
+        self.route: DirectTasks | NodeAggregators = NodeAggregators(self) if aggregate else DirectTasks(self)
+        self.restarts = 0
         self.workers: list[WorkerHandle | None] = []  # None: not created yet
         self.incarnations = [0] * config.workers
-        self.pending: dict = {}  # ObjectRef -> worker index, or node id of an aggregator
-        self.sent: dict = {}  # ObjectRef of a worker's task -> when it was sent
-        self.last_heard: dict = {}  # worker index or aggregator node id -> when it last returned
-        self.starting: dict[int, ray.ObjectRef] = {}  # worker index -> its replacement's ready() call
+        self.pending: dict = {}  # ObjectRef -> its source: a worker index, or the node id of an aggregator
+        self.sent: dict = {}  # ObjectRef of a call -> when it was sent
+        self.last_heard: dict = {}  # source -> when it last returned
+        self.starting: dict[int, ray.ObjectRef] = {}  # worker index -> its (replacement's) ready() call
         self.worker_nodes: dict[int, str] = {}  # worker index -> node id, for workers that have started
-        self.aggregators: dict[str, dict] = {}  # node id -> {"actor", "workers": set, "add": {}, "remove": []}
         self.published = (-1, None)  # (version, Weights or [ObjectRef])
-        self.replaced: set = set()  # workers and aggregators replaced during this poll
+        self.replaced: set = set()  # sources replaced during this poll
         self.booting: set[int] = set()
         self.unborn: list[int] = []  # workers not created yet (created a wave at a time, see start())
-        self.answered: set = set()  # aggregators (node ids) that have returned at least once
         self.start_deadline = float("inf")
         self.owns_ray = False
+
+    @property
+    def node_aggregators(self) -> int:
+        return self.route.count
+
+    @property
+    def aggregator_restarts(self) -> int:
+        return self.route.restarts
 
     def check(self) -> None:
         check_reachable(self.config.address)
@@ -77,7 +84,7 @@ class RayBackend:
         self.booting = set(range(count))  # never started yet: a failure here is not replaced
         wave = max(1, os.cpu_count() or 1) if self.owns_ray else count
         for _ in range(min(wave, count)):
-            self._create_next()
+            self._launch(self.unborn.pop(0))
         first, _ = ray.wait(list(self.starting.values()), num_returns=1, timeout=READY_TIMEOUT_S)
         if not first:
             raise BackendError(f"none of the {self.config.workers} Ray workers started within "
@@ -85,18 +92,12 @@ class RayBackend:
         self.start_deadline = time.monotonic() + READY_TIMEOUT_S
         self._check_starting()
 
-    def _create_next(self) -> None:
-        """Create the next worker not created yet."""
-        self._launch(self.unborn.pop(0))
-
     def _launch(self, index: int) -> None:
-        """A new actor (this incarnation) for worker `index`; without aggregators its first tasks are queued at
-        once and wait at the actor until it is up."""
+        """A new actor (this incarnation) for worker `index`."""
         self.workers[index] = self.make_worker(self.config, index, self.incarnations[index])
         self.starting[index] = self.workers[index].ready()
         self.last_heard[index] = time.monotonic()
-        if not self.aggregate:
-            self._submit_tasks(index, self.config.tasks_per_worker)
+        self.route.launched(index)
 
     @property
     def running(self) -> int:
@@ -117,28 +118,15 @@ class RayBackend:
             if source is None:  # its worker (or aggregator) was replaced a moment ago, with its queued calls
                 continue
             self.last_heard[source] = time.monotonic()
-            self.answered.add(source)
             if isinstance(result, Exception):
-                self._replace_aggregator(source, result) if self.aggregate else self._replace(source, result)
+                self.route.failed(source, result)
                 continue
-            if isinstance(result, AggregatorReport):
-                batch.merge(result.batch)
-                for index, reason in result.failed.items():
-                    self._replace(index, reason)
-            else:
-                result.metrics["round_trip_s"] = self.last_heard[source] - sent
-                batch.add(result)
+            self.route.receive(source, result, sent, batch)
             returned.append(source)
         updates = [apply_batch(self.learner, batch, self.config.max_policy_lag)] if len(batch) else []
         for source in returned:
-            if source in self.replaced:
-                continue  # replaced during this poll: the replacement has its calls already
-            if not self.aggregate:
-                self._submit_tasks(source, 1)
-            elif self.aggregators[source]["workers"]:
-                self._collect(source)
-            else:  # every worker it had failed and now lives elsewhere
-                self._kill_aggregator(self.aggregators.pop(source))
+            if source not in self.replaced:  # a replacement has its calls already
+                self.route.returned(source)
         self._check_silent()
         return updates
 
@@ -150,7 +138,7 @@ class RayBackend:
             time.sleep(min(timeout, 0.1))
             return []
         ready, rest = ray.wait(refs, num_returns=1, timeout=timeout)
-        if ready and rest and (self.config.batch_gradients or self.aggregate):
+        if ready and rest and self.route.take_all_ready:
             ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         try:
             return list(zip(ready, ray.get(ready, timeout=GET_TIMEOUT_S)))
@@ -164,7 +152,7 @@ class RayBackend:
         except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as exc:
             return exc
 
-    def _weights(self) -> object:
+    def weights_arg(self) -> object:
         """This version's weights: small ones inline in every task (measured: cheaper here than one shared ray.put
         even for a batch of 64 tasks), large ones one ray.put per version, as [ref] so that an aggregator passes the
         reference on instead of fetching the weights."""
@@ -176,42 +164,17 @@ class RayBackend:
             self.published = (self.learner.version, weights)
         return weights
 
-    def _submit_tasks(self, index: int, count: int) -> None:
-        weights = self._weights()
+    def submit_tasks(self, index: int, count: int) -> None:
+        weights = self.weights_arg()
         arg = weights[0] if isinstance(weights, list) else weights
         now = time.monotonic()
         for _ in range(count):
             ref = self.workers[index].compute_gradients(arg)
             self.pending[ref], self.sent[ref] = index, now
 
-    def _collect(self, node: str) -> None:
-        agg = self.aggregators[node]
-        ref = agg["actor"].collect.remote(self._weights(), agg["add"], agg["remove"])
-        agg["add"], agg["remove"] = {}, []
-        self.pending[ref] = node
-
-    def _attach(self, index: int, node: str) -> None:
-        """Hand worker `index` to its node's aggregator (with the next call), creating one there if there is none;
-        _start_new_aggregators() then sends a new aggregator its first call. The affinity is hard: an aggregator
-        placed elsewhere would take its workers' gradients across the network unsummed and outlive their node (the
-        likely reason a CI run under load lost a node without losing its aggregator); one whose node is gone fails
-        and is replaced like any lost aggregator."""
-        if node not in self.aggregators:
-            actor = GradientAggregator.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)) \
-                .remote(self.config.tasks_per_worker, self.config.worker_timeout_s)
-            self.aggregators[node] = {"actor": actor, "workers": set(), "add": {}, "remove": []}
-            self.last_heard[node] = time.monotonic()
-        self.aggregators[node]["workers"].add(index)
-        self.aggregators[node]["add"][index] = self.workers[index]
-
-    def _start_new_aggregators(self) -> None:
-        calling = set(self.pending.values())
-        for node in [n for n in self.aggregators if n not in calling]:
-            self._collect(node)
-
     def _check_starting(self) -> None:
-        """Note workers that have come up, and hand them to their node's aggregator when there are aggregators.
-        One still waiting for a free CPU (its node was lost, say) is not silent: the others train on meanwhile."""
+        """Note workers that have come up, and tell the route (an aggregator takes them over). One still waiting
+        for a free CPU (its node was lost, say) is not silent: the others train on meanwhile."""
         for index, ref in list(self.starting.items()):
             if not ray.wait([ref], timeout=0)[0]:
                 continue
@@ -219,17 +182,16 @@ class RayBackend:
             node = self._get_one(ref)
             if isinstance(node, Exception):
                 if index in self.booting:  # its first start failed: a replacement would fail the same way
-                    raise BackendError(f"Ray worker {index} failed to start: {_text(node)}")
-                self._replace(index, node)
+                    raise BackendError(f"Ray worker {index} failed to start: {self.reason_text(node)}")
+                self.replace(index, node)
                 continue
             self.booting.discard(index)
             if self.unborn:
-                self._create_next()
+                self._launch(self.unborn.pop(0))
             self.worker_nodes[index] = node
             self.last_heard[index] = time.monotonic()
-            if self.aggregate:
-                self._attach(index, node)
-        self._start_new_aggregators()
+            self.route.up(index, node)
+        self.route.started()
         if self.booting and time.monotonic() > self.start_deadline:
             log.warning("%d of %d Ray workers have not started after %.0f s; training goes on without them (is "
                         "there a free CPU for each --workers?)", len(self.booting), len(self.workers),
@@ -237,64 +199,39 @@ class RayBackend:
             self.start_deadline = float("inf")
 
     def _check_silent(self) -> None:
-        """A worker still starting is never silent; an aggregator that has not returned yet (its own start and
-        its workers' first tasks) gets READY_TIMEOUT_S: under load (CI, 3 nodes on 2 cores) a first round took
-        over --worker-timeout-s 15, and each replacement started that clock again (39 replacements, no step)."""
         now = time.monotonic()
         for source in set(self.pending.values()):
             silent = now - self.last_heard.get(source, now)
-            first_round = self.aggregate and source not in self.answered
-            limit = max(self.config.worker_timeout_s, READY_TIMEOUT_S) if first_round else self.config.worker_timeout_s
-            if silent <= limit or (not self.aggregate and source in self.starting):
-                continue
-            reason = f"silent for {silent:.0f} s"
-            self._replace_aggregator(source, reason) if self.aggregate else self._replace(source, reason)
+            limit = self.route.silence_limit(source)
+            if limit is not None and silent > limit:
+                self.route.failed(source, f"silent for {silent:.0f} s")
 
-    def _replace(self, index: int, reason) -> None:
+    def replace(self, index: int, reason) -> None:
         """Kill worker `index` and start a fresh actor in its place, with the current weights."""
         if self.restarts >= MAX_REPLACEMENTS_PER_WORKER * self.config.workers:
             raise BackendError(f"Ray workers keep failing ({self.restarts} replaced; last: worker {index}, "
-                               f"{_text(reason)}); no healthy worker is left")
-        log.warning("Ray worker %d failed (%s); replacing it", index, _text(reason))
+                               f"{self.reason_text(reason)}); no healthy worker is left")
+        log.warning("Ray worker %d failed (%s); replacing it", index, self.reason_text(reason))
         self.replaced.add(index)
         self.workers[index].kill()
         self.pending = {ref: s for ref, s in self.pending.items() if s != index}  # its queued tasks die with it
         self.sent = {ref: t for ref, t in self.sent.items() if ref in self.pending}
-        for agg in self.aggregators.values():
-            agg["workers"].discard(index)
+        self.route.forget(index)
         self.incarnations[index] += 1
         self.restarts += 1
         self.worker_nodes.pop(index, None)
         self._launch(index)
 
-    def _replace_aggregator(self, node: str, reason) -> None:
-        """A lost aggregator: each of its workers is asked where it is; one that answers goes to a (new) aggregator
-        on its node, one that died with the node is replaced like any failed worker (see _check_starting)."""
-        log.warning("gradient aggregator on node %s failed (%s); re-homing its workers", node[:8], _text(reason))
-        agg = self.aggregators.pop(node)
-        self.replaced.add(node)
-        self.answered.discard(node)  # its replacement starts afresh
-        self._kill_aggregator(agg)
-        self.pending = {ref: s for ref, s in self.pending.items() if s != node}
-        self.aggregator_restarts += 1
-        for index in agg["workers"]:
-            self.starting[index] = self.workers[index].ready()
-            self.last_heard[index] = time.monotonic()
-
     @staticmethod
-    def _kill_aggregator(agg: dict) -> None:
-        try:
-            ray.kill(agg["actor"], no_restart=True)
-        except ray.exceptions.RayError:
-            pass
+    def reason_text(reason) -> str:
+        return first_line(reason) if isinstance(reason, BaseException) else str(reason)
 
     def stop(self) -> None:
         for worker in self.workers:
             if worker is not None:
                 worker.kill()
-        for agg in self.aggregators.values():
-            self._kill_aggregator(agg)
-        self.workers, self.pending, self.sent, self.starting, self.aggregators = [], {}, {}, {}, {}
+        self.route.stop()
+        self.workers, self.pending, self.sent, self.starting = [], {}, {}, {}
         self.unborn = []
 
     def close(self) -> None:
@@ -302,7 +239,3 @@ class RayBackend:
         if self.owns_ray:
             self.owns_ray = False
             shutdown_local()
-
-
-def _text(reason) -> str:
-    return first_line(reason) if isinstance(reason, BaseException) else str(reason)

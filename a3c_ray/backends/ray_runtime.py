@@ -25,8 +25,9 @@ import threading
 import ray
 from ray._private import ray_constants
 
-from a3c_ray.config import Config, ConfigError
-from a3c_ray.spawn import reenter
+from a3c_ray.config import Config
+from a3c_ray.errors import ConfigError
+from a3c_ray.plumbing.spawn import reenter
 
 CONNECT_TIMEOUT_S = 5.0
 NO_METRICS = {"enable_metrics_collection": False, "enable_open_telemetry": False}
@@ -50,7 +51,7 @@ def connect(config: Config) -> bool:
         cwd = os.getcwd()
         try:
             ray.init(address=address, logging_level=logging.WARNING)
-            reenter(cwd)  # inside `ray job submit`, ray.init replaced our working dir (see a3c_ray.spawn)
+            reenter(cwd)  # inside `ray job submit`, ray.init replaced our working dir (see a3c_ray.plumbing.spawn)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigError(f"cannot connect to the Ray cluster at {address!r} ({first_line(exc)}); start one "
                               "with `ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None

@@ -12,7 +12,8 @@ import os
 import ray
 
 from a3c_ray.config import Config
-from a3c_ray.worker import Gradients, RolloutWorker, Weights
+from a3c_ray.core.messages import Gradients, Weights
+from a3c_ray.core.worker import RolloutWorker
 
 
 @ray.remote(num_cpus=1)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from a3c_ray.backends import apply_batch
 from a3c_ray.config import Config
-from a3c_ray.gradient_batch import Update
-from a3c_ray.learner import Learner
-from a3c_ray.worker import RolloutWorker
+from a3c_ray.core.gradient_batch import Update
+from a3c_ray.core.learner import Learner, apply_batch
+from a3c_ray.core.worker import RolloutWorker
 
 
 class SerialBackend:
+    node_aggregators = aggregator_restarts = 0
+
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner
         self.restarts = 0
         self.nodes = 1
         self.workers: list[RolloutWorker] = []
         self.turn = 0
+
+    @property
+    def running(self) -> int:
+        return len(self.workers)
 
     def check(self) -> None:
         pass

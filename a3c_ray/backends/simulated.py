@@ -16,7 +16,7 @@ import ray
 
 from a3c_ray.backends.ray_workers import WorkerHandle
 from a3c_ray.config import Config
-from a3c_ray.messages import Gradients, Weights
+from a3c_ray.core.messages import Gradients, Weights
 
 METRICS = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "grad_norm": 0.0}
 

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from a3c_ray.config import Config
-from a3c_ray.model import ActorCritic, reset_where, select_state
-from a3c_ray.returns import compute_gae
-from a3c_ray.rollout import Rollout
+from a3c_ray.core.model import ActorCritic, reset_where, select_state
+from a3c_ray.core.returns import compute_gae
+from a3c_ray.core.rollout import Rollout
 
 
 def a3c_loss(model: ActorCritic, rollout: Rollout, config: Config) -> tuple[torch.Tensor, dict[str, float]]:

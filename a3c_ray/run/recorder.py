@@ -1,21 +1,21 @@
-"""Result tables of a run: per-episode and per-interval rows, summary, and loaders that return pandas."""
+"""The counters and rows of one run: episodes, progress intervals and evaluations, and the summary built from them.
+
+The Recorder owns every counter the summary reports; when the run stops is its StopRule's to say.
+"""
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from a3c_ray.atomic import atomic_write, atomic_write_text
 from a3c_ray.config import Config
-from a3c_ray.gradient_batch import Update
+from a3c_ray.core.gradient_batch import Update
+from a3c_ray.run.stop_rule import StopRule
 
 WINDOW = 100  # episodes in the "solved" mean, as gymnasium's reward_threshold is meant
 METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm", "compute_s", "round_trip_s")
@@ -23,7 +23,7 @@ METRICS = ("policy_loss", "value_loss", "entropy", "grad_norm", "compute_s", "ro
 
 @dataclass
 class Recorder:
-    """Accumulates updates into `episodes` and `progress` rows; knows when the run is solved."""
+    """Accumulates updates into `episodes` and `progress` rows; its StopRule says when the run is solved."""
 
     config: Config
     start_time: float = 0.0
@@ -38,13 +38,17 @@ class Recorder:
     progress_rows: list[dict[str, Any]] = field(default_factory=list)
     recent_returns: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     recent_lengths: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
-    solved_at: tuple[float, int] | None = None  # (training seconds, env steps)
+    stop: StopRule | None = None  # from the config, when not given
     best_return_mean: float = -math.inf
     eval_rows: list[dict[str, Any]] = field(default_factory=list)
     best_eval: dict[str, Any] | None = None  # the eval row with the highest mean return
     _interval: list[Update] = field(default_factory=list)
     _interval_evals: list[dict[str, Any]] = field(default_factory=list)
     _last_row: tuple[float, int] = (0.0, 0)
+
+    def __post_init__(self) -> None:
+        if self.stop is None:
+            self.stop = StopRule.of(self.config)
 
     def elapsed(self, now: float) -> float:
         return now - self.start_time + self.time_offset
@@ -87,14 +91,13 @@ class Recorder:
         self._interval.append(update)
         if len(self.recent_returns) == WINDOW:
             self.best_return_mean = max(self.best_return_mean, self.return_mean)
-            if not self.config.solved_by_eval:
-                self._check_solved(self.return_mean, elapsed)
+            self.stop.training_mean(self.return_mean, elapsed, self.env_steps)
 
     def record_eval(self, version: int, env_steps: int, returns: list[float], now: float,
                     confirmed_mean: float | None = None) -> bool:
         """One greedy evaluation of the weights taken at `env_steps`; True when it is the best so far. With the
         eval stop rule, the run is solved by `confirmed_mean`: a second round on fresh seeds of weights whose
-        first round reached the threshold (see EvaluationSchedule), never by a first round alone."""
+        first round reached the threshold (see EvaluationSchedule and StopRule)."""
         row = {"eval": len(self.eval_rows), "version": version, "env_steps": env_steps,
                "time_s": self.elapsed(now), "return_mean": float(np.mean(returns)),
                "return_std": float(np.std(returns)), "episodes": len(returns)}
@@ -103,16 +106,9 @@ class Recorder:
         best = self.best_eval is None or row["return_mean"] > self.best_eval["return_mean"]
         if best:
             self.best_eval = row
-        if self.config.solved_by_eval and confirmed_mean is not None:
-            self._check_solved(confirmed_mean, row["time_s"])
+        if confirmed_mean is not None:
+            self.stop.confirmed_eval(confirmed_mean, row["time_s"], self.env_steps)
         return best
-
-    def reaches_stop_return(self, value: float) -> bool:
-        return self.config.stop_return is not None and value >= self.config.stop_return
-
-    def _check_solved(self, value: float, elapsed: float) -> None:
-        if self.solved_at is None and self.reaches_stop_return(value):
-            self.solved_at = (elapsed, self.env_steps)
 
     @property
     def return_mean(self) -> float:
@@ -163,56 +159,26 @@ class Recorder:
         return pd.DataFrame(self.episode_rows, columns=["episode", "worker", "return", "length", "env_steps",
                                                         "time_s"])
 
+    def counters(self, version: int, now: float) -> dict[str, float]:
+        """What a checkpoint keeps of the counters, so that a resumed run carries on from them."""
+        return {"version": version, "env_steps": self.env_steps, "episodes": len(self.episode_rows),
+                "skipped_updates": self.skipped_updates, "gradients": self.gradients,
+                "stale_updates": self.stale_updates, "training_s": self.training_s(now)}
 
-def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    def training_s(self, now: float) -> float:
+        return self.elapsed(now) if self.start_time else self.time_offset
 
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-@dataclass
-class RunResult:
-    """A finished (or loaded) run: its directory, tables and summary."""
-
-    run_dir: Path
-    config: Config
-    progress: pd.DataFrame
-    episodes: pd.DataFrame
-    summary: dict[str, Any]
-    evals: pd.DataFrame | None = None  # one row per greedy evaluation during training
-
-
-def load_run(run_dir: str | os.PathLike) -> RunResult:
-    """Read one run directory back into DataFrames."""
-    run_dir = Path(run_dir)
-    config = Config.from_json((run_dir / "config.json").read_text())
-    summary = json.loads((run_dir / "summary.json").read_text())
-    evals = pd.read_csv(run_dir / "evals.csv") if (run_dir / "evals.csv").is_file() else None
-    return RunResult(run_dir, config, pd.read_csv(run_dir / "progress.csv"), pd.read_csv(run_dir / "episodes.csv"),
-                     summary, evals)
-
-
-def load_runs(run_dirs: list[str | os.PathLike], table: str = "progress") -> pd.DataFrame:
-    """Stack many runs' `progress` (or `episodes`, `evals` or `summary`) rows, config columns beside the
-    metrics."""
-    frames = []
-    for run_dir in run_dirs:
-        run = load_run(run_dir)
-        frame = pd.DataFrame([run.summary]) if table == "summary" else getattr(run, table)
-        if frame is None:  # a run without evaluations
-            continue
-        frame = frame.copy()
-        for key, value in json.loads(run.config.to_json()).items():
-            if key not in frame.columns:
-                frame[key] = str(value) if isinstance(value, list) else value
-        frame["run_dir"] = str(run.run_dir)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    def summary(self, config: Config, version: int, now: float, **extra: Any) -> dict[str, Any]:
+        """summary.json: how the run went, with `extra` (the stop reason, the backend's counters, timings)."""
+        training_s = self.training_s(now)
+        best = self.best_eval
+        return {
+            "env": config.env, "backend": config.backend, "workers": config.workers, "seed": config.seed,
+            **self.stop.summary(), "env_steps": self.env_steps, "updates": version, "gradients": self.gradients,
+            "skipped_updates": self.skipped_updates, "stale_updates": self.stale_updates,
+            "episodes": len(self.episode_rows), "episode_return_mean": self.return_mean,
+            "best_episode_return_mean": self.best_return_mean if self.best_return_mean > -math.inf else None,
+            "evals": len(self.eval_rows), "best_eval_return": best["return_mean"] if best else None,
+            "best_eval_env_steps": best["env_steps"] if best else None, "training_s": training_s,
+            "env_steps_per_s": self.env_steps / training_s if training_s > 0 else 0.0, **extra,
+        }

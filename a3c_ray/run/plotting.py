@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from a3c_ray.atomic import atomic_write  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write  # noqa: E402
 
 
 def plot_learning_curves(curves: dict[str, pd.DataFrame], out: str | os.PathLike, title: str = "",

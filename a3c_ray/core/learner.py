@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 
 from a3c_ray.config import Config
-from a3c_ray.envs import make_env
-from a3c_ray.gradient_batch import GradientBatch
-from a3c_ray.messages import Gradients, Weights
-from a3c_ray.model import ActorCritic, build_model, get_flat_weights
-from a3c_ray.normalize import normalizer_for
-from a3c_ray.optim import FlatOptimizer
+from a3c_ray.core.gradient_batch import GradientBatch, Update
+from a3c_ray.core.messages import Gradients, Weights
+from a3c_ray.core.model import ActorCritic, build_model, get_flat_weights
+from a3c_ray.core.normalize import normalizer_for
+from a3c_ray.core.optim import FlatOptimizer
+from a3c_ray.envs.make import make_env
 
 
 def build_optimizer(config: Config, model: ActorCritic) -> FlatOptimizer:
@@ -55,3 +55,11 @@ class Learner:
 
     def weights(self) -> Weights:
         return Weights(self.version, get_flat_weights(self.model), self.normalizer.state())
+
+
+def apply_batch(learner: Learner, gradients: Gradients | GradientBatch, max_policy_lag: int | None = None) -> Update:
+    """The driver-side step of the serial and Ray backends: one optimizer step with the finite, fresh-enough
+    gradients (their mean), reported with every gradient's lag and status."""
+    batch = gradients if isinstance(gradients, GradientBatch) else GradientBatch.of(gradients)
+    before = learner.version
+    return Update(batch.infos, learner.apply_gradients(batch, max_policy_lag) != before)

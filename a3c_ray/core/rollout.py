@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from a3c_ray.envs import EnvGroup
-from a3c_ray.model import ActorCritic, State, reset_where
-from a3c_ray.native_vector import NativeVectorGroup
-from a3c_ray.normalize import Normalizer, RunningMeanStd
+from a3c_ray.core.model import ActorCritic, State, reset_where
+from a3c_ray.core.normalize import Normalizer, RunningMeanStd
+from a3c_ray.envs.loop_group import EnvGroup
+from a3c_ray.envs.native_vector import NativeVectorGroup
 
 
 @dataclass

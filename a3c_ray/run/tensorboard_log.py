@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from a3c_ray.config import ConfigError
+from a3c_ray.errors import ConfigError
 
 TB_DIR = "tb"
 NOT_SCALARS = {"env_steps", "eval_env_steps", "eval_return_mean", "eval_return_std"}

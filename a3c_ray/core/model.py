@@ -22,10 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from a3c_ray.config import Config, ConfigError
-from a3c_ray.distributions import Categorical, DiagGaussian, distribution_for
-from a3c_ray.encoders import ACTIVATIONS, make_encoder, mlp
-from a3c_ray.optim import flatten_parameters
+from a3c_ray.config import Config
+from a3c_ray.core.distributions import Categorical, DiagGaussian, distribution_for
+from a3c_ray.core.encoders import ACTIVATIONS, make_encoder, mlp
+from a3c_ray.core.optim import flatten_parameters
+from a3c_ray.errors import ConfigError
 
 State = tuple[torch.Tensor, torch.Tensor] | None  # the LSTM's (h, c), [N, H] each; None without a core
 GSDE_EPS = 1e-6  # added to the variance, as SB3
@@ -58,7 +59,7 @@ class ActorCritic(nn.Module):
         self.log_std = nn.Parameter(torch.full(std_shape, float(config.log_std_init))) if isinstance(
             self.dist, DiagGaussian) else None
         self.noise_weights: torch.Tensor | None = None  # gSDE's W per env, [N, features, d]; not a parameter
-        self.flat = flatten_parameters(self)  # every parameter is a view into this one vector (a3c_ray.optim)
+        self.flat = flatten_parameters(self)  # every parameter is a view into this one vector (a3c_ray.core.optim)
 
     @property
     def recurrent(self) -> bool:

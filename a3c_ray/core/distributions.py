@@ -44,7 +44,7 @@ class DiagGaussian:
     """For Box(d): the head's output is d means; log std is a parameter of the model (per state with gSDE).
 
     `params` holds the means and the log stds side by side ([B, 2d]) so every call takes one array. With gSDE
-    (a3c_ray.model) a third block of d columns carries the exploration noise drawn for this rollout, which a
+    (a3c_ray.core.model) a third block of d columns carries the exploration noise drawn for this rollout, which a
     sample then adds instead of fresh noise.
     """
 
@@ -72,15 +72,6 @@ class DiagGaussian:
     def entropy(self, params: torch.Tensor) -> torch.Tensor:
         _, log_std = self.split(params)
         return (0.5 + 0.5 * LOG_2PI + log_std).sum(dim=1)
-
-
-def box_action(raw: np.ndarray, low: np.ndarray, high: np.ndarray, squash: bool) -> np.ndarray:
-    """What env.step gets for a sampled (raw) Gaussian action: clipped into [low, high], or squashed into it with
-    tanh. The loss always sees the raw sample: for a given sample, the squashing's Jacobian does not depend on the
-    policy's parameters, so the Gaussian's log-probability gives the same policy gradient."""
-    if squash:
-        return (low + (np.tanh(raw) + 1.0) * 0.5 * (high - low)).astype(np.float32)
-    return np.clip(raw, low, high)
 
 
 def distribution_for(action_space) -> Categorical | DiagGaussian:

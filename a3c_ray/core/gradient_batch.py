@@ -14,10 +14,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from a3c_ray.normalize import RunningMeanStd, moments_state
+from a3c_ray.core.normalize import RunningMeanStd, moments_state
 
 if TYPE_CHECKING:  # the worker module pulls in torch; the result tables import this one without it
-    from a3c_ray.messages import Gradients
+    from a3c_ray.core.messages import Gradients
+
+
+def is_stale(policy_lag: int, max_policy_lag: int | None) -> bool:
+    """The staleness rule, its one home: a gradient computed `policy_lag` versions ago is left out past
+    --max-policy-lag (sample-factory's max_policy_lag; None keeps every gradient)."""
+    return max_policy_lag is not None and policy_lag > max_policy_lag
+
+
+def skip_reason(gradients: Gradients, policy_lag: int, max_policy_lag: int | None) -> str:
+    """Why one gradient must not be applied ("non_finite", "stale"), or "" when it may be: what the mp workers ask
+    under their lock, and what GradientBatch decides for every gradient it holds."""
+    if not gradients.finite:
+        return "non_finite"
+    return "stale" if is_stale(policy_lag, max_policy_lag) else ""
 
 
 @dataclass
@@ -95,9 +109,9 @@ class GradientBatch:
         """Mark each gradient's lag (and the stale ones), and return the mean of those to apply, or None."""
         for info in self.infos:
             info.policy_lag = current_version - info.version
-            if not info.status and max_policy_lag is not None and info.policy_lag > max_policy_lag:
+            if not info.status and is_stale(info.policy_lag, max_policy_lag):
                 info.status = "stale"
-        fresh = [v for v in self.sums if max_policy_lag is None or current_version - v <= max_policy_lag]
+        fresh = [v for v in self.sums if not is_stale(current_version - v, max_policy_lag)]
         count = sum(self.counts[v] for v in fresh)
         if not count:
             return None

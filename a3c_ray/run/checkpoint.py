@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from a3c_ray.atomic import atomic_write
-from a3c_ray.config import Config, ConfigError
-from a3c_ray.errors import CheckpointError  # noqa: F401  (re-exported here)
-from a3c_ray.run_dir import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, HISTORY_DIR  # noqa: F401  (re-exported here)
+from a3c_ray.config import Config
+from a3c_ray.errors import CheckpointError, ConfigError
+from a3c_ray.plumbing.atomic import atomic_write
+from a3c_ray.run.run_dir import CHECKPOINT_NAME, HISTORY_DIR
 
-FORMAT = "a3c_ray.checkpoint/1"
+FORMAT = "a3c_ray.run.checkpoint/1"
 
 
 def save_checkpoint(path: str | os.PathLike, *, config: Config, model_state: dict, optimizer_state: dict,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from a3c_ray.distributions import box_action
-from a3c_ray.envs import StepResult, make_env
+from a3c_ray.envs.actions import box_action
+from a3c_ray.envs.make import make_env
+from a3c_ray.envs.step import StepResult
 
 ENV_ID = "Pendulum-v1"
 MAX_SPEED, MAX_TORQUE, DT, G, M, L = 8.0, 2.0, 0.05, 10.0, 1.0, 1.0

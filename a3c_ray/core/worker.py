@@ -8,12 +8,12 @@ import numpy as np
 import torch
 
 from a3c_ray.config import Config
-from a3c_ray.loss import a3c_loss
-from a3c_ray.messages import Gradients, Weights, encode
-from a3c_ray.model import build_model, get_flat_grads, set_flat_weights
-from a3c_ray.native_vector import make_env_group
-from a3c_ray.normalize import moments_state, normalizer_for
-from a3c_ray.rollout import Rollout, RolloutCollector
+from a3c_ray.core.loss import a3c_loss
+from a3c_ray.core.messages import Gradients, Weights, encode
+from a3c_ray.core.model import build_model, get_flat_grads, set_flat_weights
+from a3c_ray.core.normalize import moments_state, normalizer_for
+from a3c_ray.core.rollout import Rollout, RolloutCollector
+from a3c_ray.envs.groups import make_env_group
 
 
 def worker_seed(config: Config, index: int, incarnation: int = 0) -> int:

@@ -1,7 +1,7 @@
 """Greedy evaluation: the mode of the policy, with the normaliser statistics of the same weights.
 
 `evaluate(run_dir)` reads a saved run (its best-evaluated checkpoint when it has one); `greedy_returns` is the
-episode loop that it and the evaluation during training (a3c_ray.periodic_eval) share.
+episode loop that it and the evaluation during training (a3c_ray.run.periodic_eval) share.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, CheckpointError, load_checkpoint
-from a3c_ray.distributions import box_action
-from a3c_ray.envs import make_env
-from a3c_ray.model import ActorCritic, build_model, select_state
-from a3c_ray.normalize import Normalizer, normalizer_for
-from a3c_ray.video import check_video_path, first_frame, write_video
+from a3c_ray.core.model import ActorCritic, build_model, select_state
+from a3c_ray.core.normalize import Normalizer, normalizer_for
+from a3c_ray.envs.actions import box_action
+from a3c_ray.envs.make import make_env
+from a3c_ray.errors import CheckpointError
+from a3c_ray.run.checkpoint import load_checkpoint
+from a3c_ray.run.run_dir import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
+from a3c_ray.run.video import check_video_path, first_frame, write_video
 
 EVALUATE_SEED = 10_000  # far from the training envs' seeds (seed + 1000 * worker + env index)
 MAX_SIDE_BY_SIDE = 32  # greedy episodes run together
@@ -106,7 +108,7 @@ def make_eval_envs(env_id: str, count: int, video: bool = False) -> list:
 def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUATE_SEED,
              which: str = "best", video: str | os.PathLike | None = None) -> list[float]:
     """Returns of `episodes` greedy episodes on fresh envs seeded apart from training; with `video`, the first
-    episode is also written to that .gif or .mp4 (see a3c_ray.video)."""
+    episode is also written to that .gif or .mp4 (see a3c_ray.run.video)."""
     torch.set_num_threads(1)
     if video is not None:
         check_video_path(Path(video))

@@ -13,8 +13,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from a3c_ray.envs import EnvGroup, StepResult, import_env_module, make_env, obs_array
-from a3c_ray.pendulum_vector import PendulumVector, is_plain_pendulum
+from a3c_ray.envs.make import make_env
+from a3c_ray.envs.step import StepResult, obs_array
+from a3c_ray.envs.suites import import_env_module
 
 
 def has_native_vector(env_id: str) -> bool:
@@ -83,14 +84,3 @@ class NativeVectorGroup:
 
     def close(self) -> None:
         self.vec.close()
-
-
-def make_env_group(env_id: str, n: int, seed: int, native_vector: bool = True,
-                   squash_actions: bool = False) -> EnvGroup | NativeVectorGroup | PendulumVector:
-    """The fastest group that gives the same env: gymnasium's vector env when there is one, our batched Pendulum,
-    else the loop."""
-    if native_vector and has_native_vector(env_id):
-        return NativeVectorGroup(env_id, n, seed)
-    if native_vector and is_plain_pendulum(env_id):
-        return PendulumVector(n, seed, squash_actions)
-    return EnvGroup(env_id, n, seed, squash_actions)

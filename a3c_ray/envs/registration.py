@@ -8,7 +8,7 @@ import importlib.abc
 import importlib.util
 import sys
 
-ENVS = {"a3c_ray/CartPoleNoVel-v1": dict(entry_point="a3c_ray.memory_envs:CartPoleNoVelEnv", max_episode_steps=500,
+ENVS = {"a3c_ray/CartPoleNoVel-v1": dict(entry_point="a3c_ray.envs.memory_envs:CartPoleNoVelEnv", max_episode_steps=500,
                                          reward_threshold=475.0)}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from a3c_ray.config import ConfigError
+from a3c_ray.errors import ConfigError
 
 MAX_FRAMES = 150
 MAX_WIDTH = 320

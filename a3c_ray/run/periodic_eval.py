@@ -19,17 +19,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from a3c_ray.checkpoint import BEST_CHECKPOINT_NAME, save_checkpoint
 from a3c_ray.config import Config
-from a3c_ray.errors import EvalError  # noqa: F401  (re-exported here)
-from a3c_ray.evaluation import build_policy, greedy_returns, make_eval_envs
-from a3c_ray.interrupts import leave_terminal_signals_to_the_driver
-from a3c_ray.messages import Weights
-from a3c_ray.model import set_flat_weights
-from a3c_ray.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD, start_in
+from a3c_ray.core.messages import Weights
+from a3c_ray.core.model import set_flat_weights
+from a3c_ray.errors import EvalError
+from a3c_ray.plumbing.interrupts import leave_terminal_signals_to_the_driver
+from a3c_ray.plumbing.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD, start_in
+from a3c_ray.run.checkpoint import save_checkpoint
+from a3c_ray.run.evaluation import build_policy, greedy_returns, make_eval_envs
+from a3c_ray.run.run_dir import BEST_CHECKPOINT_NAME
 
 if TYPE_CHECKING:  # the evaluation process imports this module: pandas (~0.5 s) stays out of its start-up
-    from a3c_ray.results import Recorder
+    from a3c_ray.run.recorder import Recorder
 
 EVAL_SEED = 20_000  # training envs use seed + 1000 * worker, `a3c-ray evaluate` 10_000 + k
 
@@ -194,7 +195,7 @@ class EvaluationSchedule:
             result = EvalResult(result.weights, result.env_steps, self.candidate.returns + result.returns,
                                 self.candidate.seconds + result.seconds)
             self.candidate = None
-        elif self.config.solved_by_eval and recorder.reaches_stop_return(result.mean):
+        elif self.config.solved_by_eval and recorder.stop.reaches_return(result.mean):
             self.candidate = result
             self.evaluator.submit(result.weights, result.env_steps)
             return

@@ -9,21 +9,23 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from a3c_ray.atomic import atomic_write_text
 from a3c_ray.backends import make_backend
-from a3c_ray.checkpoint import CHECKPOINT_NAME, CheckpointError, keep_history, load_checkpoint, save_checkpoint
+from a3c_ray.backends.protocol import counters as backend_counters
 from a3c_ray.config import Config
-from a3c_ray.errors import TrainingError
-from a3c_ray.interrupts import Interrupts
-from a3c_ray.learner import Learner
-from a3c_ray.periodic_eval import EvaluationSchedule
-from a3c_ray.progress import ProgressLine
-from a3c_ray.results import Recorder, RunResult, write_csv, write_json
-from a3c_ray.run_dir import prepare_run_dir, resume_config
-from a3c_ray.spawn import exit_if_reimported
+from a3c_ray.core.learner import Learner
+from a3c_ray.errors import CheckpointError, TrainingError
+from a3c_ray.plumbing.atomic import atomic_write_text
+from a3c_ray.plumbing.interrupts import Interrupts
+from a3c_ray.plumbing.spawn import exit_if_reimported
+from a3c_ray.run.checkpoint import keep_history, load_checkpoint, save_checkpoint
+from a3c_ray.run.periodic_eval import EvaluationSchedule
+from a3c_ray.run.progress import ProgressLine
+from a3c_ray.run.recorder import Recorder
+from a3c_ray.run.results import RunResult, write_csv, write_json
+from a3c_ray.run.run_dir import CHECKPOINT_NAME, prepare_run_dir
 
 MAX_SKIPPED_IN_A_ROW = 50
-__all__ = ["Trainer", "TrainingError", "train", "resume_config"]
+__all__ = ["Trainer", "train"]
 
 
 class Trainer:
@@ -36,7 +38,7 @@ class Trainer:
         self.on_report = on_report
         self.config = config.validate()
         if config.tensorboard:
-            from a3c_ray.tensorboard_log import check_available
+            from a3c_ray.run.tensorboard_log import check_available
 
             check_available()
         # The driver's work (one small optimizer step per update) gains nothing from a second torch thread,
@@ -55,6 +57,7 @@ class Trainer:
         atomic_write_text(self.run_dir / "config.json", config.to_json() + "\n")
         self.stop_reason = ""
         self.summary: dict = {}
+        self.tensorboard = None
 
     def restore(self) -> None:
         """Load model, optimizer, normaliser, version and tables of the run in --out, to continue it."""
@@ -73,31 +76,21 @@ class Trainer:
         self.recorder.restore(pd.read_csv(self.run_dir / "episodes.csv"), pd.read_csv(self.run_dir / "progress.csv"),
                               counters, pd.read_csv(evals) if evals.is_file() else None)
 
-    def should_stop(self, now: float) -> str:
-        c, r = self.config, self.recorder
-        if r.solved_at is not None:
-            return "solved"
-        if c.stop_steps is not None and r.env_steps >= c.stop_steps:
-            return "stop_steps"
-        if c.stop_seconds is not None and r.elapsed(now) >= c.stop_seconds:
-            return "stop_seconds"
-        return ""
-
     def run(self) -> RunResult:
         """Train until a stop criterion; stop the workers and write every file. The runtime (a Ray this run
         started) stays up until close(), so a crash in its teardown cannot cost a file."""
         t_begin = time.perf_counter()
         backend, startup_s, interrupts = self.backend, 0.0, Interrupts()
-        evaluation = tensorboard = None
+        evaluation = None
         self.bar = ProgressLine(self.config)
         with interrupts.installed():
             try:
                 if self.config.eval_interval_steps:  # its process starts while the backend does
                     evaluation = EvaluationSchedule(self.config, self.run_dir, self.recorder.env_steps)
                 if self.config.tensorboard:
-                    from a3c_ray.tensorboard_log import TensorBoardLog
+                    from a3c_ray.run.tensorboard_log import TensorBoardLog
 
-                    tensorboard = self.tensorboard = TensorBoardLog(self.run_dir)
+                    self.tensorboard = TensorBoardLog(self.run_dir)
                 backend.start()
                 interrupts.take_back()
                 now = time.perf_counter()
@@ -111,7 +104,7 @@ class Trainer:
                 raise
             finally:
                 interrupts.disarm()
-                counters = self.counters()  # as the run ended, before the workers are stopped
+                counters = backend_counters(self.backend)  # as the run ended, before the workers are stopped
                 try:
                     backend.stop()
                     if evaluation is not None:
@@ -121,8 +114,8 @@ class Trainer:
                 finally:
                     self.bar.close()
                     self.finish(counters, startup_s, time.perf_counter() - t_begin)
-                    if tensorboard is not None:
-                        tensorboard.close()
+                    if self.tensorboard is not None:
+                        self.tensorboard.close()
         r = self.recorder
         return RunResult(self.run_dir, self.config, r.progress(), r.episodes(), self.summary,
                          r.evals() if r.eval_rows else None)
@@ -141,9 +134,9 @@ class Trainer:
                                     "the last good weights are in the checkpoint. Lower --lr or "
                                     "--max-grad-norm, or turn on --normalize-obs/--normalize-reward")
             now = time.perf_counter()
-            self.stop_reason = self.should_stop(now)
+            self.stop_reason = self.recorder.stop.reason(self.recorder.env_steps, self.recorder.elapsed(now))
             if now >= next_report:
-                self._report(self.recorder.progress_row(now, self.learner.version, self.counters()))
+                self._report(self.recorder.progress_row(now, self.learner.version, backend_counters(self.backend)))
                 next_report = now + self.config.report_interval_s
             if now >= next_checkpoint:
                 self.flush()
@@ -152,7 +145,7 @@ class Trainer:
     def _report(self, row: dict) -> None:
         """A progress row to the live line, TensorBoard and the caller (Tune)."""
         self.bar.update(row)
-        if getattr(self, "tensorboard", None) is not None:
+        if self.tensorboard is not None:
             self.tensorboard.write(row)
         if self.on_report is not None:
             self.on_report(self, row)
@@ -170,50 +163,24 @@ class Trainer:
             write_csv(self.run_dir / "evals.csv", self.recorder.evals())
 
     def save_checkpoint(self, now: float) -> None:
-        r = self.recorder
         save_checkpoint(self.run_dir / CHECKPOINT_NAME, config=self.config,
                         model_state=self.learner.model.state_dict(),
                         optimizer_state=self.learner.optimizer.state_dict(),
                         normalizer_state=self.learner.normalizer.state(),
-                        counters={"version": self.learner.version, "env_steps": r.env_steps,
-                                  "episodes": len(r.episode_rows), "skipped_updates": r.skipped_updates,
-                                  "gradients": r.gradients, "stale_updates": r.stale_updates,
-                                  "training_s": r.elapsed(now) if r.start_time else r.time_offset})
+                        counters=self.recorder.counters(self.learner.version, now))
         keep_history(self.run_dir / CHECKPOINT_NAME, self.learner.version, self.config.keep_checkpoints)
-
-    def counters(self) -> dict[str, int]:
-        backend = self.backend
-        return {"workers_running": getattr(backend, "running", self.config.workers),
-                "worker_restarts": backend.restarts, "worker_nodes": backend.nodes,
-                "node_aggregators": len(getattr(backend, "aggregators", {})),
-                "aggregator_restarts": getattr(backend, "aggregator_restarts", 0)}
 
     def finish(self, counters: dict[str, int], startup_s: float, wall_s: float) -> None:
         """Write everything a run leaves behind; each file atomically, so an interrupt never leaves half a file."""
-        from a3c_ray.plotting import plot_learning_curves  # matplotlib: only now, not at start-up
+        from a3c_ray.run.plotting import plot_learning_curves  # matplotlib: only now, not at start-up
 
         r = self.recorder
         end = time.perf_counter()  # one clock reading: the last row, the checkpoint and the summary agree
         if r.start_time:
             self._report(r.progress_row(end, self.learner.version, counters))
         self.flush(end)
-        training_s = r.elapsed(end) if r.start_time else r.time_offset
-        self.summary = {
-            "env": self.config.env, "backend": self.config.backend, "workers": self.config.workers,
-            "seed": self.config.seed, "stop_reason": self.stop_reason or "error",
-            "solved": r.solved_at is not None,
-            "solved_by": ("eval" if self.config.solved_by_eval else "train") if r.solved_at else None,
-            "time_to_solve_s": r.solved_at[0] if r.solved_at else None,
-            "env_steps_to_solve": r.solved_at[1] if r.solved_at else None,
-            "env_steps": r.env_steps, "updates": self.learner.version, "gradients": r.gradients,
-            "skipped_updates": r.skipped_updates, "stale_updates": r.stale_updates, **counters,
-            "episodes": len(r.episode_rows), "episode_return_mean": r.return_mean,
-            "best_episode_return_mean": r.best_return_mean if r.best_return_mean > float("-inf") else None,
-            "evals": len(r.eval_rows), "best_eval_return": r.best_eval["return_mean"] if r.best_eval else None,
-            "best_eval_env_steps": r.best_eval["env_steps"] if r.best_eval else None,
-            "stop_return": self.config.stop_return, "wall_s": wall_s, "startup_s": startup_s,
-            "training_s": training_s, "env_steps_per_s": r.env_steps / training_s if training_s > 0 else 0.0,
-        }
+        self.summary = r.summary(self.config, self.learner.version, end, stop_reason=self.stop_reason or "error",
+                                 **counters, wall_s=wall_s, startup_s=startup_s)
         write_json(self.run_dir / "summary.json", self.summary)
         if len(r.episode_rows):
             plot_learning_curves({self.run_dir.name: r.episodes()}, self.run_dir / "learning_curve.png",

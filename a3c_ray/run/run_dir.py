@@ -8,7 +8,8 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from a3c_ray.config import Config, ConfigError
+from a3c_ray.config import Config
+from a3c_ray.errors import ConfigError
 
 CHECKPOINT_NAME = "checkpoint.pt"
 BEST_CHECKPOINT_NAME = "best_checkpoint.pt"  # the weights with the best greedy evaluation during training

@@ -1,0 +1,48 @@
+"""What the trainer asks of a backend: four verbs and the counters it records.
+
+A backend has four verbs: start() (workers ready and stepping), poll(timeout) (updates applied since the last
+call), stop() (workers ended: nothing changes the learner any more) and close() (the runtime released: Ray's
+shutdown). The trainer writes the run's files between stop() and close(), so a crash in a runtime's teardown
+never costs a file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # kept out at run time: a node aggregator imports this package and needs no torch
+    from a3c_ray.core.gradient_batch import Update
+    from a3c_ray.core.learner import Learner
+
+
+class Backend(Protocol):
+    learner: Learner
+    restarts: int  # workers restarted or replaced so far
+
+    @property
+    def running(self) -> int: ...  # workers up now (the others are starting, or being replaced)
+
+    @property
+    def nodes(self) -> int: ...  # distinct machines (Ray nodes) the running workers are on
+
+    @property
+    def node_aggregators(self) -> int: ...  # gradient aggregators running (Ray, --node-aggregators); else 0
+
+    @property
+    def aggregator_restarts(self) -> int: ...  # aggregators replaced so far
+
+    def check(self) -> None: ...  # cheap pre-flight checks, before the run directory is made
+
+    def start(self) -> None: ...
+
+    def poll(self, timeout: float) -> list[Update]: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def counters(backend: Backend) -> dict[str, int]:
+    """The backend's counters as the progress table and the summary name them."""
+    return {"workers_running": backend.running, "worker_restarts": backend.restarts, "worker_nodes": backend.nodes,
+            "node_aggregators": backend.node_aggregators, "aggregator_restarts": backend.aggregator_restarts}
