@@ -11,19 +11,36 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from a3c_ray.backends.ray_aggregator import AggregatorReport, GradientAggregator
+from a3c_ray.config import Config
 from a3c_ray.core.gradient_batch import GradientBatch
-
-if TYPE_CHECKING:
-    from a3c_ray.backends.ray_backend import RayBackend
 
 READY_TIMEOUT_S = 120.0
 log = logging.getLogger(__name__)
+
+
+class Fleet(Protocol):
+    """What a route reads and calls of the backend that owns the workers (RayBackend)."""
+
+    config: Config
+    workers: list  # worker index -> WorkerHandle (None: not created yet)
+    pending: dict  # ObjectRef -> source
+    last_heard: dict  # source -> when it last returned
+    starting: dict  # worker index -> its ready() call
+    replaced: set  # sources replaced during this poll
+
+    def submit_tasks(self, index: int, count: int) -> None: ...
+
+    def weights_arg(self) -> object: ...
+
+    def replace(self, index: int, reason: object) -> None: ...
+
+    def reason_text(self, reason: object) -> str: ...
 
 
 class DirectTasks:
@@ -33,7 +50,7 @@ class DirectTasks:
     count = 0  # aggregators
     restarts = 0
 
-    def __init__(self, fleet: RayBackend):
+    def __init__(self, fleet: Fleet):
         self.fleet = fleet
         self.take_all_ready = fleet.config.batch_gradients
 
@@ -92,7 +109,7 @@ class NodeAggregators:
 
     take_all_ready = True
 
-    def __init__(self, fleet: RayBackend):
+    def __init__(self, fleet: Fleet):
         self.fleet = fleet
         self.aggregators: dict[str, Aggregator] = {}  # node id -> its aggregator
         self.restarts = 0

@@ -6,8 +6,8 @@ import difflib
 
 import gymnasium as gym
 
-from a3c_ray.envs import suites
-from a3c_ray.envs.suites import import_env_module
+from a3c_ray.envs.suites import ExtraMissing, import_env_module, prepare
+from a3c_ray.envs.suites import make as make_in_suite
 from a3c_ray.errors import EnvError
 
 SUPPORTED = "observation: Box (1-D vectors or 3-D images); action: Discrete or Box"
@@ -17,14 +17,14 @@ def make_env(env_id: str, seed: int | None = None, render_mode: str | None = Non
     """gymnasium.make with a clear error for unknown ids and unsupported spaces."""
     bare_id = import_env_module(env_id)
     try:
-        suites.prepare(bare_id)
-    except suites.ExtraMissing as exc:
+        prepare(bare_id)
+    except ExtraMissing as exc:
         raise EnvError(str(exc)) from None
     if bare_id not in gym.registry:
         close = difflib.get_close_matches(bare_id, list(gym.registry), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.pprint_registry() for ids"
         raise EnvError(f"unknown env id {env_id!r}{hint}")
-    env = suites.make(bare_id, render_mode)
+    env = make_in_suite(bare_id, render_mode)
     check_spaces(env, env_id)
     if seed is not None:
         env.action_space.seed(seed)

@@ -29,7 +29,7 @@ def has_native_vector(env_id: str) -> bool:
 
 
 NATIVE = ("gymnasium.envs.classic_control", "ale_py.")
-# ale-py's AtariVectorEnv does our single-env preprocessing (env_suites) in C++: the same 30 no-ops, skip 4 with
+# ale-py's AtariVectorEnv does our single-env preprocessing (envs.suites) in C++: the same 30 no-ops, skip 4 with
 # max-pooling, 84x84 grayscale, 4 frames, v5's sticky actions; one thread per worker process, raw rewards.
 VECTOR_KWARGS = {"ale_py.": dict(num_threads=1, reward_clipping=False, use_fire_reset=False, noop_max=30,
                                  frameskip=4, stack_num=4, img_height=84, img_width=84, grayscale=True)}

@@ -28,7 +28,7 @@ def angle_normalize(x: np.ndarray) -> np.ndarray:
 
 
 class PendulumVector:
-    """Same interface as EnvGroup (a3c_ray.envs). `state` holds [n, 2] (theta, theta dot) in float64."""
+    """Same interface as EnvGroup (a3c_ray.envs.loop_group). `state` holds [n, 2] (theta, theta dot) in float64."""
 
     def __init__(self, n: int, seed: int, squash_actions: bool = False,
                  max_episode_steps: int = MAX_EPISODE_STEPS):

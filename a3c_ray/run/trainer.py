@@ -42,7 +42,7 @@ class Trainer:
 
             check_available()
         # The driver's work (one small optimizer step per update) gains nothing from a second torch thread,
-        # and that thread's spin-waiting took ~60% of a core from the workers (measured on 2 cores).
+        # whose spin-waiting takes CPU from the workers on a small machine.
         torch.set_num_threads(1)
         torch.manual_seed(config.seed)  # the initial weights every worker starts from: --seed fixes them too
         self.learner = Learner(config)  # makes the env once: a bad id fails before anything touches the disk
