@@ -18,9 +18,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-from a3c_ray import evaluate, make_config, train
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import local_ray, output_dir, parser, plan, sb3_stop_callback, threshold
+from common import (
+    csv_list,
+    local_ray,
+    output_dir,
+    parser,
+    pick,
+    plan,
+    run_row,
+    sb3_stop_callback,
+    share,
+    table,
+    threshold,
+    value,
+)
 
 # RL-Zoo's A2C settings (hyperparams/a2c.yml; Pendulum's entry is listed as "almost tuned")
 SB3_A2C = {
@@ -34,12 +46,12 @@ SB3_A2C = {
 def raw_ceiling(env_id: str, seconds: float = 2.0) -> dict:
     """Env steps/s of one env on one core: constant action, then random actions (the sampling cost)."""
     row = {"system": "env.step alone", "env": env_id}
-    for label, pick in (("env_steps_per_s", "fixed"), ("random_policy_steps_per_s", "random")):
+    for label, policy in (("env_steps_per_s", "fixed"), ("random_policy_steps_per_s", "random")):
         env = gym.make(env_id)
         env.reset(seed=0)
         action, steps, start = env.action_space.sample(), 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
-            _, _, term, trunc, _ = env.step(env.action_space.sample() if pick == "random" else action)
+            _, _, term, trunc, _ = env.step(env.action_space.sample() if policy == "random" else action)
             steps += 1
             if term or trunc:
                 env.reset()
@@ -66,16 +78,25 @@ def batched_ceiling(env_id: str, seconds: float, n: int = 32) -> float | None:
     return steps / (time.perf_counter() - start)
 
 
-def run_a3c(env_id: str, backend: str, seed: int, budget_s: float, out: Path, eval_episodes: int,
-            workers: int = 2, stop_at_threshold: bool = True) -> dict:
-    config = make_config(env_id, stop_at_threshold, backend=backend, seed=seed, workers=workers, stop_seconds=budget_s,
-                         progress_bar=False, out=str(out / f"{env_id}-{backend}-w{workers}-s{seed}"), overwrite=True)
-    s = train(config).summary
-    returns = evaluate(config.out, episodes=eval_episodes)
-    return {"system": f"a3c_ray {backend}", "env": env_id, "seed": seed, "workers": workers, "solved": s["solved"],
-            "time_to_solve_s": s["time_to_solve_s"], "env_steps_to_solve": s["env_steps_to_solve"],
-            "env_steps_per_s": s["env_steps_per_s"], "startup_s": s["startup_s"],
-            "eval_return": float(np.mean(returns)), "best_return_mean": s["best_episode_return_mean"]}
+A3C_KEYS = ["env", "seed", "workers", "solved", "time_to_solve_s", "env_steps_to_solve", "env_steps_per_s",
+            "startup_s", "greedy_return", "best_episode_return_mean"]
+A3C_RENAME = {"greedy_return": "eval_return", "best_episode_return_mean": "best_return_mean"}
+
+
+def run_a3c(env_id: str, backend: str, seed: int, budget_s: float, out: Path, eval_episodes: int) -> dict:
+    """a3c_ray with 2 workers, stopped when solved (or at the budget), its kept policy evaluated greedily."""
+    row = run_row(env_id, out / f"{env_id}-{backend}-w2-s{seed}", eval_episodes, backend=backend, seed=seed,
+                  workers=2, stop_seconds=budget_s)
+    return {"system": f"a3c_ray {backend}", **pick(row, A3C_KEYS, A3C_RENAME)}
+
+
+def scaling(seconds: float, out: Path) -> pd.DataFrame:
+    """CartPole env steps/s with 1 and 2 workers per backend, no early stop."""
+    def steps_per_s(backend: str, workers: int) -> float:
+        return run_row("CartPole-v1", out / f"CartPole-v1-{backend}-w{workers}-s{100 + workers}", backend=backend,
+                       seed=100 + workers, workers=workers, stop_seconds=seconds,
+                       stop_at_threshold=False)["env_steps_per_s"]
+    return pd.DataFrame([{"backend": b, "w1": steps_per_s(b, 1), "w2": steps_per_s(b, 2)} for b in ("ray", "mp")])
 
 
 def run_sb3_a2c(env_id: str, seed: int, budget_s: float, eval_episodes: int) -> dict:
@@ -127,52 +148,45 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
             row[col] = values.median() if len(values) else np.nan
             row[f"{col}_min"], row[f"{col}_max"] = (values.min(), values.max()) if len(values) else (np.nan,) * 2
         rows.append(row)
-    table = pd.DataFrame(rows)
-    for env_id, group in table.groupby("env"):
+    summary = pd.DataFrame(rows)
+    for env_id, group in summary.groupby("env"):
         base = group[group["system"].str.startswith("SB3")]
         if len(base):
             b = base.iloc[0]
-            table.loc[group.index, "speedup_vs_sb3_time"] = b["time_to_solve_s"] / group["time_to_solve_s"]
-            table.loc[group.index, "throughput_vs_sb3"] = group["env_steps_per_s"] / b["env_steps_per_s"]
-    return table
+            summary.loc[group.index, "speedup_vs_sb3_time"] = b["time_to_solve_s"] / group["time_to_solve_s"]
+            summary.loc[group.index, "throughput_vs_sb3"] = group["env_steps_per_s"] / b["env_steps_per_s"]
+    return summary
 
 
-def markdown(table: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame) -> str:
-    def number(value, fmt, suffix=""):
-        return "–" if pd.isna(value) else f"{value:{fmt}}{suffix}"
-
-    def cell(row, col, fmt):
-        med, lo, hi = row[col], row[f"{col}_min"], row[f"{col}_max"]
-        return "–" if pd.isna(med) else f"{med:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-
-    lines = ["| env | system | solved | training s to solved | env steps to solved | env steps/s | greedy return "
-             "| time vs SB3 A2C | steps/s vs SB3 A2C |", "|---|---|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        ratio_t = number(r.get("speedup_vs_sb3_time"), ".1f", "x")
-        ratio_s = number(r.get("throughput_vs_sb3"), ".1f", "x")
-        lines.append(f"| {r['env']} | {r['system']} | {r['solved']}/{r['seeds']} | {cell(r, 'time_to_solve_s', '.1f')} "
-                     f"| {cell(r, 'env_steps_to_solve', ',.0f')} | {cell(r, 'env_steps_per_s', ',.0f')} "
-                     f"| {cell(r, 'eval_return', '.0f')} | {ratio_t} | {ratio_s} |")
-    lines += ["", "| env | env.step alone (1 core) | with random actions | batched numpy env, 32 envs, random "
-              "actions |", "|---|---|---|---|"]
-    lines += [f"| {r['env']} | {r['env_steps_per_s']:,.0f} | {r['random_policy_steps_per_s']:,.0f} | "
-              f"{number(r['batched_random_steps_per_s'], ',.0f')} |"
-              for _, r in ceilings.iterrows()]
+def markdown(runs: pd.DataFrame, summary: pd.DataFrame, ceilings: pd.DataFrame, scaling: pd.DataFrame) -> str:
+    """The runs (median [min, max] per env and system, with the ratios of `summary`), the env's own ceilings
+    and the worker scaling."""
+    ratios = summary.reindex(columns=["env", "system", "speedup_vs_sb3_time", "throughput_vs_sb3"])
+    lines = [table(runs.merge(ratios, on=["env", "system"], how="left"), ["env", "system"], {
+        "solved": share("solved"), "training s to solved": ("time_to_solve_s", ".1f"),
+        "env steps to solved": ("env_steps_to_solve", ",.0f"), "env steps/s": ("env_steps_per_s", ",.0f"),
+        "greedy return": ("eval_return", ".0f"), "time vs SB3 A2C": value("speedup_vs_sb3_time", ".1f", "x"),
+        "steps/s vs SB3 A2C": value("throughput_vs_sb3", ".1f", "x")})]
+    lines.append(table(ceilings, ["env"], {
+        "env.step alone (1 core)": value("env_steps_per_s", ",.0f"),
+        "with random actions": value("random_policy_steps_per_s", ",.0f"),
+        "batched numpy env, 32 envs, random actions": value("batched_random_steps_per_s", ",.0f")}, each_row=True))
     if len(scaling):
-        lines += ["", "| backend | env steps/s, 1 worker | 2 workers | ratio |", "|---|---|---|---|"]
-        lines += [f"| {r['backend']} | {r['w1']:,.0f} | {r['w2']:,.0f} | {r['w2'] / r['w1']:.2f}x |"
-                  for _, r in scaling.iterrows()]
-    return "\n".join(lines) + "\n"
+        lines.append(table(scaling, ["backend"], {
+            "env steps/s, 1 worker": value("w1", ",.0f"), "2 workers": value("w2", ",.0f"),
+            "ratio": lambda g: f"{g['w2'].iloc[0] / g['w1'].iloc[0]:.2f}x"}, each_row=True))
+    return "\n".join(lines)
 
 
 def main() -> None:
     options = parser(__doc__.splitlines()[0], "bench")
     options.add_argument("--no-sb3", action="store_true", help="skip the SB3 A2C baseline")
-    options.add_argument("--envs", help="comma-separated subset of the envs (default: CartPole-v1,Pendulum-v1)")
+    options.add_argument("--envs", type=csv_list, help="comma-separated subset of the envs (default: "
+                         "CartPole-v1,Pendulum-v1)")
     args = options.parse_args()
     out = output_dir(args, "bench")
     envs, seeds = plan(args.quick)
-    envs = args.envs.split(",") if args.envs else envs
+    envs = args.envs or envs
     budget = {"CartPole-v1": 40.0 if args.quick else 90.0, "Pendulum-v1": 180.0}
     eval_episodes = 10 if args.quick else 100
 
@@ -187,16 +201,12 @@ def main() -> None:
                 if not args.no_sb3:
                     runs.append(run_sb3_a2c(env_id, seed, budget[env_id] * (1 if args.quick else 2), eval_episodes))
                     print(runs[-1], flush=True)
-        scaling = []
-        for backend in ("ray", "mp"):
-            sps = {w: run_a3c("CartPole-v1", backend, 100 + w, 10.0 if args.quick else 20.0, out / "scaling", 1,
-                              workers=w, stop_at_threshold=False)["env_steps_per_s"] for w in (1, 2)}
-            scaling.append({"backend": backend, "w1": sps[1], "w2": sps[2]})
-    runs_df, scaling_df = pd.DataFrame(runs), pd.DataFrame(scaling)
-    table = summarise(runs_df)
-    for name, frame in (("runs", runs_df), ("bench", table), ("scaling", scaling_df), ("ceiling", ceilings)):
+        scaling_df = scaling(10.0 if args.quick else 20.0, out / "scaling")
+    runs_df = pd.DataFrame(runs)
+    summary = summarise(runs_df)
+    for name, frame in (("runs", runs_df), ("bench", summary), ("scaling", scaling_df), ("ceiling", ceilings)):
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
-    text = markdown(table, ceilings, scaling_df)
+    text = markdown(runs_df, summary, ceilings, scaling_df)
     atomic_write_text(out / "bench.md", text)
     print(text)
 

@@ -1,17 +1,27 @@
-"""What the experiment scripts share: the --quick/--out options, the env and seed plan, the solve threshold and
-the local Ray they run in, and the "median [min, max]" cell of their tables."""
+"""What the experiment scripts share: the --quick/--out options and their comma lists, the env and seed plan, the
+solve threshold and the local Ray they run in, one run of a3c_ray as a table row (`run_row`), a grid of them
+(`sweep`), and the markdown table with its "median [min, max]" cells (`table`), so that a script is its grid and
+its question."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from a3c_ray import make_config
 from a3c_ray.plumbing.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    from a3c_ray import RunResult
 
 ENVS = ["CartPole-v1", "Pendulum-v1"]
 RESULTS = Path(__file__).resolve().parent / "results"  # wherever the script is started from
@@ -24,6 +34,16 @@ def parser(description: str, name: str) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="CartPole only, 1 seed, small budgets")
     p.add_argument("--out", help=f"default: experiments/results/{name} (with --quick: {name}-quick, not committed)")
     return p
+
+
+def seed_list(text: str) -> list[int]:
+    """argparse type of --seeds: "0,1,2" -> [0, 1, 2]."""
+    return [int(s) for s in csv_list(text)]
+
+
+def csv_list(text: str) -> list[str]:
+    """argparse type of the comma lists (--envs, --backends, --modes, --levers): "a,b" -> ["a", "b"]."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def checkout_options(p: argparse.ArgumentParser, runs: int) -> None:
@@ -131,3 +151,162 @@ def spread(values, fmt: str) -> str:
     """A table cell: median [min, max] of the numeric values, "–" when there are none."""
     values = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
     return "–" if values.empty else f"{values.median():{fmt}} [{values.min():{fmt}}, {values.max():{fmt}}]"
+
+
+Grid = Mapping[Any, Mapping[str, Any]] | Sequence[Mapping[str, Any]]
+Cell = tuple[str, str] | Callable[[pd.DataFrame], Any]
+
+
+def run_row(env: str, out: Path, eval_episodes: int = 0, extra: Callable[[RunResult], dict] | None = None,
+            stop_at_threshold: bool = True, **overrides: Any) -> dict[str, Any]:
+    """Train one run into `out` (no progress bar, a run already there replaced) and return its row as the
+    package's own load_runs(table="summary") reads it back (summary and config columns, run_dir), with wall_s
+    (train() end to end), policy_lag_mean (over the progress table), greedy_return (the mean of `eval_episodes`
+    greedy episodes of the kept policy, when asked) and `extra(result)`'s columns."""
+    from a3c_ray import evaluate, load_runs, train  # here: scripts that never train do not import torch
+
+    config = make_config(env, stop_at_threshold, progress_bar=False, overwrite=True, out=str(out), **overrides)
+    start = time.perf_counter()
+    result = train(config)
+    row = load_runs([result.run_dir], table="summary").to_dict("records")[0]
+    row["wall_s"] = time.perf_counter() - start
+    row["policy_lag_mean"] = float(result.progress["policy_lag_mean"].mean())
+    if eval_episodes:
+        row["greedy_return"] = float(np.mean(evaluate(result.run_dir, episodes=eval_episodes)))
+    return {**row, **(extra(result) if extra else {})}
+
+
+def pick(row: Mapping[str, Any], keys: Sequence[str] | None = None,
+         rename: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The columns a script's CSV keeps, in its order: `keys` of `row` (all of it when None), renamed by
+    `rename` (the names its committed tables already use)."""
+    rename = rename or {}
+    return {rename.get(key, key): row[key] for key in (row if keys is None else keys)}
+
+
+def sweep(grid: Grid, seeds: Sequence[int], out: Path, *, label: str | Sequence[str] = "label",
+          keys: Sequence[str] | None = None, rename: Mapping[str, str] | None = None, eval_episodes: int = 0,
+          extra: Callable[[RunResult], dict] | None = None, interleave: bool = False,
+          before: pd.DataFrame | None = None, on_row: Callable[[pd.DataFrame], None] | None = None,
+          **config: Any) -> pd.DataFrame:
+    """Every point of `grid` with every seed, one run at a time (run_row into out/<point>-s<seed>), as a table.
+
+    A dict grid is {label: overrides}, its label in column `label` (a tuple of labels: a tuple of columns); a list
+    grid is override dicts whose values the config columns already carry. A row is the labels, then
+    pick(run_row, keys, rename). `config` is what every point shares (env included); a point's overrides win.
+    With `interleave` the seeds are the outer loop: each seed runs every point before the next, so an A/B in one
+    sitting shares the machine's drift. After each run the row is printed and on_row(table so far) called, so an
+    interrupted sweep keeps what it measured; `before`'s rows come first."""
+    points = _points(grid, label)
+    order = [(point, seed) for seed in seeds for point in points] if interleave else \
+        [(point, seed) for point in points for seed in seeds]
+    rows = [] if before is None else before.to_dict("records")
+    for (labels, overrides), seed in order:
+        parts = labels.values() if labels else overrides.values()
+        row = run_row(out=out / _dir_name([*parts, f"s{seed}"]), eval_episodes=eval_episodes, extra=extra,
+                      **{**config, **overrides, "seed": seed})
+        rows.append({**labels, **pick(row, keys, rename)})
+        print(rows[-1], flush=True)
+        if on_row:
+            on_row(pd.DataFrame(rows))
+    return pd.DataFrame(rows)
+
+
+def _points(grid: Grid, label: str | Sequence[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(label columns, config overrides) of each grid point."""
+    if not isinstance(grid, Mapping):
+        return [({}, dict(point)) for point in grid]
+    names = (label,) if isinstance(label, str) else tuple(label)
+    return [(dict(zip(names, key if isinstance(key, tuple) else (key,))), dict(overrides))
+            for key, overrides in grid.items()]
+
+
+def _dir_name(parts: Sequence[Any]) -> str:
+    """A run directory's name from its labels: no slashes, commas or spaces (env ids and labels have them)."""
+    return re.sub(r"[^\w.=+-]+", "_", "-".join(map(str, parts)))
+
+
+def table(frame: pd.DataFrame, by: Sequence[str], columns: Mapping[str, Cell], *, each_row: bool = False) -> str:
+    """Markdown with a line per group of `by` (in order of appearance; with `each_row`, a line per run): the `by`
+    values, then a cell per column: {header: (column, fmt)} is spread()'s "median [min, max]" over the group,
+    {header: callable(group)} anything else (len, count, share, value)."""
+    headers = [*by, *columns]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for key, group in _groups(frame, list(by), each_row):
+        cells = [spread(group[spec[0]], spec[1]) if isinstance(spec, tuple) else spec(group)
+                 for spec in columns.values()]
+        lines.append("| " + " | ".join(map(str, [*key, *cells])) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _groups(frame: pd.DataFrame, by: list[str], each_row: bool):
+    """(by values, rows) of each line of a table."""
+    if each_row:
+        for i in range(len(frame)):
+            group = frame.iloc[[i]]
+            yield tuple(group[name].iloc[0] for name in by), group
+    else:
+        for key, group in frame.groupby(by, sort=False):
+            yield key if isinstance(key, tuple) else (key,), group
+
+
+def count(column: str) -> Callable[[pd.DataFrame], int]:
+    """A cell: how many runs of the group have `column` true (solved, reached)."""
+    return lambda group: int(group[column].sum())
+
+
+def share(column: str) -> Callable[[pd.DataFrame], str]:
+    """A cell: "true/runs" of `column` in the group (3/3 solved)."""
+    return lambda group: f"{int(group[column].sum())}/{len(group)}"
+
+
+def value(column: str, fmt: str, suffix: str = "", missing: str = "–") -> Callable[[pd.DataFrame], str]:
+    """A cell of one value (a table of single runs, or a column constant over the group): `missing` for none."""
+    def cell(group: pd.DataFrame) -> str:
+        v = group[column].iloc[0]
+        return missing if v is None or pd.isna(v) else f"{v:{fmt}}{suffix}"
+    return cell
+
+
+def return_mean(returns: pd.Series) -> pd.Series:
+    """The 100-episode mean return after each episode (NaN before the 100th): the mean "solved" is judged on."""
+    from a3c_ray.run.recorder import WINDOW
+
+    return returns.rolling(WINDOW).mean()
+
+
+def reached(episodes: pd.DataFrame, target: float) -> tuple[float | None, int | None]:
+    """(training seconds, env steps) at the first episode whose 100-episode mean return reaches `target`, from a
+    run's episodes table; (None, None) if none did."""
+    hit = np.flatnonzero(return_mean(episodes["return"]).to_numpy() >= target)
+    if not len(hit):
+        return None, None
+    return float(episodes["time_s"].iloc[hit[0]]), int(episodes["env_steps"].iloc[hit[0]])
+
+
+# MinAtar Breakout, shared by minatar_breakout.py and grad_dtype.py (a script is no module to import from)
+MINATAR_ENV, MINATAR_TARGET = "MinAtar/Breakout-v1", 10.0
+MINATAR_COLUMNS = ["seed", "time_to_10_s", "env_steps_to_10", "final_mean_100", "env_steps", "env_steps_per_s"]
+
+
+def minatar_to_target(episodes: pd.DataFrame) -> dict[str, Any]:
+    """Seconds and env steps to a 100-episode mean of 10, and the mean at the end, from an episodes table
+    (a3c_ray's or the SB3 baseline's: return, env_steps, time_s)."""
+    time_s, steps = reached(episodes, MINATAR_TARGET)
+    return {"time_to_10_s": time_s, "env_steps_to_10": steps,
+            "final_mean_100": return_mean(episodes["return"]).iloc[-1]}
+
+
+def minatar_options(seconds: float) -> dict[str, Any]:
+    """run_row's or sweep's options for a MinAtar run with the CLI defaults: no early stop, `seconds` of
+    training, the to-10 columns."""
+    return {"env": MINATAR_ENV, "stop_seconds": seconds, "stop_at_threshold": False,
+            "extra": lambda result: minatar_to_target(result.episodes)}
+
+
+def minatar_table(runs: pd.DataFrame) -> str:
+    """One line per run (minatar_options' rows, or the baseline's with the same columns)."""
+    return table(runs.assign(minutes_to_10=runs["time_to_10_s"] / 60), ["system", "seed"], {
+        "minutes to a 100-episode mean of 10": value("minutes_to_10", ".1f", missing="not reached"),
+        "env steps to 10": value("env_steps_to_10", ",.0f"), "final 100-episode mean": value("final_mean_100", ".1f"),
+        "env steps": value("env_steps", ",.0f"), "env steps/s": value("env_steps_per_s", ",.0f")}, each_row=True)

@@ -23,43 +23,38 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from a3c_ray import make_config, train  # noqa: E402
+from a3c_ray import RunResult, load_run  # noqa: E402
 from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
 from a3c_ray.run.recorder import WINDOW  # noqa: E402
-from common import local_ray, output_dir, parser, plan, spread, threshold  # noqa: E402
+from common import local_ray, output_dir, parser, plan, reached, sweep, table, threshold  # noqa: E402
 
 BUDGET_STEPS = {"CartPole-v1": 400_000, "Pendulum-v1": 2_500_000}
 GRID_POINTS = 100
+KEYS = ["env", "backend", "workers", "seed", "env_steps", "training_s", "env_steps_per_s", "episode_return_mean",
+        "best_episode_return_mean", "env_steps_to_threshold", "policy_lag_mean", "worker_restarts", "run_dir"]
+COMPARED = {"env_steps_per_s": ",.0f", "env_steps_to_threshold": ",.0f", "final_return_mean_100": ".1f",
+            "policy_lag_mean": ".1f"}
+RENAME = {"episode_return_mean": "final_return_mean_100", "best_episode_return_mean": "best_return_mean_100"}
 
 
-def run_one(env_id: str, backend: str, seed: int, workers: int, steps: int, out: Path) -> tuple[dict, pd.DataFrame]:
-    """Train one run for `steps` env steps; return its summary row and its curve on the common grid."""
-    config = make_config(env_id, stop_at_threshold=False, backend=backend, seed=seed, workers=workers,
-                         stop_steps=steps, progress_bar=False, overwrite=True,
-                         out=str(out / "runs" / f"{env_id}-{backend}-w{workers}-s{seed}"))
-    result = train(config)
-    s = result.summary
-    episodes = result.episodes
+def to_threshold(result: RunResult) -> dict:
+    """Env steps until the 100-episode mean first reached the solve threshold (None if it never did)."""
+    return {"env_steps_to_threshold": reached(result.episodes, threshold(result.config.env))[1]}
+
+
+def curve(run: RunResult) -> pd.DataFrame:
+    """A run's 100-episode mean return on the common env-step grid (up to its step budget) and against episodes."""
+    config, episodes = run.config, run.episodes
     mean = episodes["return"].rolling(WINDOW, min_periods=1).mean().to_numpy()
-    solved = episodes["env_steps"][(episodes.index >= WINDOW - 1) & (mean >= threshold(env_id))]
-    grid = np.linspace(0, steps, GRID_POINTS + 1)[1:]
+    grid = np.linspace(0, config.stop_steps, GRID_POINTS + 1)[1:]
     at = np.searchsorted(episodes["env_steps"].to_numpy(), grid, side="right") - 1  # last episode before each point
     by_steps = pd.DataFrame({"x_axis": "env_steps", "x": grid,
                              "return_mean_100": np.where(at >= 0, mean[np.clip(at, 0, None)], np.nan)})
     numbers = np.arange(1, len(episodes) + 1)  # the original's x axis: episodes
     by_episode = pd.DataFrame({"x_axis": "episode", "x": numbers, "return_mean_100": mean})
-    curve = pd.concat([by_steps, by_episode], ignore_index=True)
-    curve.insert(0, "seed", seed)
-    curve.insert(0, "workers", workers)
-    curve.insert(0, "backend", backend)
-    curve.insert(0, "env", env_id)
-    row = {"env": env_id, "backend": backend, "workers": workers, "seed": seed, "env_steps": s["env_steps"],
-           "training_s": s["training_s"], "env_steps_per_s": s["env_steps_per_s"],
-           "final_return_mean_100": s["episode_return_mean"], "best_return_mean_100": s["best_episode_return_mean"],
-           "env_steps_to_threshold": int(solved.iloc[0]) if len(solved) else None,
-           "policy_lag_mean": float(result.progress["policy_lag_mean"].mean()), "worker_restarts": s["worker_restarts"]}
-    print(row, flush=True)
-    return row, curve
+    labels = {"env": config.env, "backend": config.backend, "workers": config.workers, "seed": config.seed}
+    frame = pd.concat([by_steps, by_episode], ignore_index=True).assign(**labels)
+    return frame[[*labels, "x_axis", "x", "return_mean_100"]]
 
 
 def plot_env(curves: pd.DataFrame, env_id: str, path: Path) -> None:
@@ -83,25 +78,10 @@ def plot_env(curves: pd.DataFrame, env_id: str, path: Path) -> None:
     plt.close(fig)
 
 
-def comparison(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+def comparison(runs: pd.DataFrame, by: list[str]) -> str:
     """Median [min, max] over seeds of the numbers a reader compares."""
-    cols = {"env_steps_per_s": ",.0f", "env_steps_to_threshold": ",.0f", "final_return_mean_100": ".1f",
-            "policy_lag_mean": ".1f"}
-    rows = []
-    for key, group in runs.groupby(by, sort=False):
-        row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
-        row["seeds"] = len(group)
-        row["reached_threshold"] = int(group["env_steps_to_threshold"].notna().sum())
-        for col, fmt in cols.items():
-            row[col] = spread(group[col], fmt)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
+    return table(runs, by, {"seeds": len, "reached_threshold": lambda g: int(g["env_steps_to_threshold"].notna().sum()),
+                            **{col: (col, fmt) for col, fmt in COMPARED.items()}})
 
 
 def main() -> None:
@@ -114,21 +94,15 @@ def main() -> None:
         return
     envs, seeds = plan(args.quick)
     budget = {e: (100_000 if args.quick else BUDGET_STEPS[e]) for e in envs}
-
+    grid = [{"env": env_id, "backend": backend, "workers": 2, "stop_steps": budget[env_id]}
+            for env_id in envs for backend in ("ray", "mp")]
+    grid += [{"env": "CartPole-v1", "backend": backend, "workers": 1, "stop_steps": budget["CartPole-v1"]}
+             for backend in ("ray", "mp")]  # the worker-count comparison: CartPole, 1 worker (2 workers are above)
     with local_ray():
-        rows, curves = [], []
-        for env_id in envs:
-            for seed in seeds:
-                for backend in ("ray", "mp"):
-                    row, curve = run_one(env_id, backend, seed, 2, budget[env_id], out)
-                    rows.append(row)
-                    curves.append(curve)
-        for seed in seeds:  # the worker-count comparison: CartPole, 1 worker (2 workers are above)
-            for backend in ("ray", "mp"):
-                row, curve = run_one("CartPole-v1", backend, seed, 1, budget["CartPole-v1"], out)
-                rows.append(row)
-                curves.append(curve)
-    write_outputs(pd.DataFrame(rows), pd.concat(curves, ignore_index=True), out)
+        runs = sweep(grid, seeds, out / "runs", keys=KEYS, rename=RENAME, extra=to_threshold, interleave=True,
+                     stop_at_threshold=False)
+    curves = pd.concat([curve(load_run(run_dir)) for run_dir in runs.pop("run_dir")], ignore_index=True)
+    write_outputs(runs, curves, out)
 
 
 def on_common_episode_grid(curves: pd.DataFrame, points: int = GRID_POINTS) -> pd.DataFrame:
@@ -157,11 +131,11 @@ def write_outputs(runs: pd.DataFrame, curves: pd.DataFrame, out: Path) -> None:
     atomic_write_text(out / "curves.csv", curves.to_csv(index=False, float_format="%.2f"))
     for env_id in runs["env"].unique():
         plot_env(curves[curves["workers"] == 2], env_id, out / f"{env_id.split('-')[0].lower()}.png")
-    backends = markdown_table(comparison(runs[runs["workers"] == 2], ["env", "backend"]))
-    workers = markdown_table(comparison(runs[runs["env"] == "CartPole-v1"], ["backend", "workers"]))
-    atomic_write_text(out / "backends.md", backends + "\n")
-    atomic_write_text(out / "workers.md", workers + "\n")
-    print(backends, workers, sep="\n\n")
+    backends = comparison(runs[runs["workers"] == 2], ["env", "backend"])
+    workers = comparison(runs[runs["env"] == "CartPole-v1"], ["backend", "workers"])
+    atomic_write_text(out / "backends.md", backends)
+    atomic_write_text(out / "workers.md", workers)
+    print(backends, workers, sep="\n")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from a3c_ray.backends.ray_backend import AGGREGATE_FROM_WORKERS, INLINE_WEIGHTS_
 from a3c_ray.backends.simulated import SimulatedWorkers
 from a3c_ray.core.learner import Learner
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import local_ray, output_dir, parser
+from common import csv_list, local_ray, output_dir, parser
 
 MODES = ("bare", "per_gradient", "batched", "aggregated")
 TASKS_PER_WORKER = 2  # queued at each worker, so that a task's round trip does not idle it (the bare loop too)
@@ -139,7 +139,7 @@ def markdown(table: pd.DataFrame) -> str:
 def main() -> None:
     options = parser(__doc__.splitlines()[0], "driver_capacity")
     options.add_argument("--seconds", type=float, default=None, help="measured window per cell (5 quick, 10 full)")
-    options.add_argument("--modes", default=",".join(MODES))
+    options.add_argument("--modes", type=csv_list, default=",".join(MODES))
     args = options.parse_args()
     torch.set_num_threads(1)  # as the trainer's driver runs
     out = output_dir(args, "driver_capacity")
@@ -147,7 +147,7 @@ def main() -> None:
     rows = []
     with local_ray():
         for workers, task_ms, size in grid(args.quick):
-            for mode in args.modes.split(","):
+            for mode in args.modes:
                 rows.append(measure(mode, workers, task_ms, size, seconds))
                 print({k: round(v, 2) if isinstance(v, float) else v for k, v in rows[-1].items()}, flush=True)
                 table = pd.DataFrame(rows, columns=COLUMNS)

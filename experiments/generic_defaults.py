@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import checkout_env, output_dir, parser
+from common import checkout_env, csv_list, output_dir, parser, seed_list, table, value
 
 BUDGET_S = {"Acrobot-v1": 300, "LunarLander-v3": 900}
 
@@ -43,34 +43,36 @@ def run(env_id: str, seed: int, label: str, tree: str | None) -> dict:
             "env_steps_per_s": s["env_steps_per_s"]}
 
 
+def markdown(runs: pd.DataFrame) -> str:
+    """One line per run."""
+    return table(runs, ["label", "env", "seed"], {
+        "solved (by)": lambda r: f"yes ({r['solved_by'].iloc[0]})" if r["solved"].iloc[0] else "no",
+        "training s to solved": value("time_to_solve_s", ".1f"),
+        "env steps to solved": value("env_steps_to_solve", ",.0f"),
+        "best 100-episode training mean": value("best_train_mean", ".1f"),
+        "greedy return (20 episodes)": value("greedy_return", ".1f"),
+        "env steps/s": value("env_steps_per_s", ",.0f")}, each_row=True)
+
+
 def main() -> None:
     options = parser(__doc__.splitlines()[0], "generic_defaults")
     options.add_argument("--tree", help="a checkout of a3c_ray to run instead of this one (put on PYTHONPATH)")
     options.add_argument("--label", default="after")
-    options.add_argument("--envs", default=",".join(BUDGET_S))
-    options.add_argument("--seeds", default="0")
+    options.add_argument("--envs", type=csv_list, default=",".join(BUDGET_S))
+    options.add_argument("--seeds", type=seed_list, default="0")
     args = options.parse_args()
     out = output_dir(args, "generic_defaults")
     path = out / "runs.csv"
     rows = pd.read_csv(path).to_dict("records") if path.is_file() else []
-    envs = args.envs.split(",")
-    rows = [r for r in rows if not (r["label"] == args.label and r["env"] in envs)]  # these runs, again
-    for env_id in envs:
-        for seed in [int(s) for s in args.seeds.split(",")]:
+    rows = [r for r in rows if not (r["label"] == args.label and r["env"] in args.envs)]  # these runs, again
+    for env_id in args.envs:
+        for seed in args.seeds:
             rows.append(run(env_id, seed, args.label, args.tree))
             print(rows[-1], flush=True)
-            table = pd.DataFrame(rows)
-            atomic_write_text(path, table.to_csv(index=False))
-    lines = ["| label | env | seed | solved (by) | training s to solved | env steps to solved | best 100-episode "
-             "training mean | greedy return (20 episodes) | env steps/s |", "|---|---|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        solved = f"yes ({r['solved_by']})" if r["solved"] else "no"
-        t = "–" if pd.isna(r["time_to_solve_s"]) else f"{r['time_to_solve_s']:.1f}"
-        steps = "–" if pd.isna(r["env_steps_to_solve"]) else f"{r['env_steps_to_solve']:,.0f}"
-        lines.append(f"| {r['label']} | {r['env']} | {r['seed']} | {solved} | {t} | {steps} | "
-                     f"{r['best_train_mean']:.1f} | {r['greedy_return']:.1f} | {r['env_steps_per_s']:,.0f} |")
-    atomic_write_text(out / "generic_defaults.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+            atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
+    text = markdown(pd.DataFrame(rows))
+    atomic_write_text(out / "generic_defaults.md", text)
+    print(text)
 
 
 if __name__ == "__main__":

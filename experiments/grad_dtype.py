@@ -10,31 +10,23 @@ Each run is minatar_breakout.py's a3c_ray run (`a3c-ray train --env MinAtar/Brea
 
 from __future__ import annotations
 
-import pandas as pd
-from minatar_breakout import markdown, run_a3c
-
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import local_ray, output_dir, parser
+from common import MINATAR_COLUMNS, local_ray, minatar_options, minatar_table, output_dir, parser, seed_list, sweep
 
 
 def main() -> None:
     options = parser(__doc__.splitlines()[0], "grad_dtype")
     options.add_argument("--seconds", type=float, default=150.0)
-    options.add_argument("--seeds", default="0")
+    options.add_argument("--seeds", type=seed_list, default="0")
     args = options.parse_args()
     out = output_dir(args, "grad_dtype")
-    rows = []
+    grid = {f"a3c_ray ray, --grad-dtype {dtype}": {"grad_dtype": dtype} for dtype in ("float32", "bfloat16")}
     with local_ray():
-        for seed in [int(s) for s in args.seeds.split(",")]:
-            for dtype in ("float32", "bfloat16"):
-                row, _ = run_a3c(seed, 30.0 if args.quick else args.seconds, out / "runs",
-                                 system=f"a3c_ray ray, --grad-dtype {dtype}", name=dtype, grad_dtype=dtype)
-                rows.append(row)
-                print(row, flush=True)
-    runs = pd.DataFrame(rows)
+        runs = sweep(grid, args.seeds, out / "runs", label="system", keys=MINATAR_COLUMNS, interleave=True,
+                     **minatar_options(30.0 if args.quick else args.seconds))
     atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
-    atomic_write_text(out / "grad_dtype.md", markdown(runs))
-    print(markdown(runs))
+    atomic_write_text(out / "grad_dtype.md", minatar_table(runs))
+    print(minatar_table(runs))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,10 @@ training seconds to solved, the greedy return of the kept policy (`a3c-ray evalu
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from a3c_ray import evaluate, make_config, train
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import local_ray, output_dir, parser, spread
+from common import count, csv_list, local_ray, output_dir, parser, seed_list, sweep, table
 
 SB3_A2C = {"envs_per_worker": 8, "rollout_length": 8, "lr": 7e-4, "lr_schedule": "linear", "gae_lambda": 0.9,
            "value_coef": 0.4, "optimizer": "rmsprop"}
@@ -77,54 +75,40 @@ LEVERS = {  # name -> overrides of the Pendulum-v1 preset
 }
 
 
-def run(env_id: str, lever: str, overrides: dict, backend: str, seed: int, budget_steps: int, budget_s: float,
-        out) -> dict:
-    config = make_config(env_id, backend=backend, seed=seed, stop_steps=budget_steps, stop_seconds=budget_s,
-                         progress_bar=False, out=str(out / f"{lever}-{backend}-s{seed}"), overwrite=True, **overrides)
-    s = train(config).summary
-    greedy = evaluate(config.out, episodes=20)
-    row = {"lever": lever, "backend": backend, "seed": seed, "solved": s["solved"],
-           "env_steps_to_solve": s["env_steps_to_solve"], "time_to_solve_s": s["time_to_solve_s"],
-           "env_steps": s["env_steps"], "training_s": s["training_s"], "env_steps_per_s": s["env_steps_per_s"],
-           "best_eval_return": s["best_eval_return"], "greedy_return": float(np.mean(greedy))}
-    print(row, flush=True)
-    return row
+KEYS = ["seed", "solved", "env_steps_to_solve", "time_to_solve_s", "env_steps", "training_s", "env_steps_per_s",
+        "best_eval_return", "greedy_return"]
+COLUMNS = {"seeds": len, "solved": count("solved"), "env steps to solved": ("env_steps_to_solve", ",.0f"),
+           "training s to solved": ("time_to_solve_s", ".1f"),
+           "greedy return (20 episodes)": ("greedy_return", ".0f"), "env steps/s": ("env_steps_per_s", ",.0f")}
 
 
-def table(runs: pd.DataFrame) -> str:
-    lines = ["| lever | backend | seeds | solved | env steps to solved | training s to solved | greedy return "
-             "(20 episodes) | env steps/s |", "|---|---|---|---|---|---|---|---|"]
-    for (lever, backend), g in runs.groupby(["lever", "backend"], sort=False):
-        lines.append(f"| {lever} | {backend} | {len(g)} | {int(g['solved'].sum())} | "
-                     f"{spread(g['env_steps_to_solve'], ',.0f')} | {spread(g['time_to_solve_s'], '.1f')} | "
-                     f"{spread(g['greedy_return'], '.0f')} | {spread(g['env_steps_per_s'], ',.0f')} |")
-    return "\n".join(lines) + "\n"
+def markdown(runs: pd.DataFrame) -> str:
+    """Median [min, max] per lever and backend."""
+    return table(runs, ["lever", "backend"], COLUMNS)
 
 
 def main() -> None:
     options = parser(__doc__.splitlines()[0], "pendulum_levers")
     options.add_argument("--env", default="Pendulum-v1")
-    options.add_argument("--levers", default=",".join(LEVERS))
-    options.add_argument("--backends", default="ray")
-    options.add_argument("--seeds", default="0,1,2")
+    options.add_argument("--levers", type=csv_list, default=",".join(LEVERS))
+    options.add_argument("--backends", type=csv_list, default="ray")
+    options.add_argument("--seeds", type=seed_list, default="0,1,2")
     options.add_argument("--budget-steps", type=int, default=2_000_000)
     options.add_argument("--budget-s", type=float, default=120.0)
     args = options.parse_args()
     out = output_dir(args, "pendulum_levers")
-    levers = ["base", "samples_64"] if args.quick else args.levers.split(",")
-    seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
+    levers = ["base", "samples_64"] if args.quick else args.levers
     budget_steps, budget_s = (300_000, 30.0) if args.quick else (args.budget_steps, args.budget_s)
-    rows = []
+
+    def save(runs: pd.DataFrame) -> None:
+        atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
+        atomic_write_text(out / "levers.md", markdown(runs))
+
+    grid = {(lever, backend): {**LEVERS[lever], "backend": backend} for lever in levers for backend in args.backends}
     with local_ray():
-        for lever in levers:
-            for backend in args.backends.split(","):
-                for seed in seeds:
-                    rows.append(run(args.env, lever, LEVERS[lever], backend, seed, budget_steps, budget_s,
-                                    out / "runs"))
-                    runs = pd.DataFrame(rows)
-                    atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
-                    atomic_write_text(out / "levers.md", table(runs))
-    print(table(pd.DataFrame(rows)))
+        runs = sweep(grid, [0] if args.quick else args.seeds, out / "runs", label=("lever", "backend"), keys=KEYS,
+                     eval_episodes=20, on_row=save, env=args.env, stop_steps=budget_steps, stop_seconds=budget_s)
+    print(markdown(runs))
 
 
 if __name__ == "__main__":

@@ -25,26 +25,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from a3c_ray import evaluate, make_config, train
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import local_ray, output_dir, parser, sb3_stop_callback, spread
+from common import count, local_ray, output_dir, parser, sb3_stop_callback, sweep, table
 
 ENV = "a3c_ray/CartPoleNoVel-v1"
 THRESHOLD = 475.0
 RL_ZOO = dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0)  # + 8 envs
 RL_ZOO_STEPS = 100_000  # its n_timesteps: the schedules run over these
-
-
-def run_a3c(lstm: bool, seed: int, budget_s: float, out, eval_episodes: int) -> dict:
-    config = make_config(ENV, seed=seed, lstm=lstm, stop_seconds=budget_s, progress_bar=False, overwrite=True,
-                         out=str(out / f"a3c-{'lstm' if lstm else 'mlp'}-s{seed}"))
-    s = train(config).summary
-    greedy = evaluate(config.out, episodes=eval_episodes)
-    return {"system": f"a3c_ray ray{' --lstm' if lstm else ''}", "seed": seed, "solved": s["solved"],
-            "time_to_solve_s": s["time_to_solve_s"], "env_steps_to_solve": s["env_steps_to_solve"],
-            "training_s": s["training_s"], "env_steps_per_s": s["env_steps_per_s"],
-            "best_train_mean": s["best_episode_return_mean"], "best_eval_return": s["best_eval_return"],
-            "greedy_return": float(np.mean(greedy))}
+KEYS = ["seed", "solved", "time_to_solve_s", "env_steps_to_solve", "training_s", "env_steps_per_s",
+        "best_episode_return_mean", "best_eval_return", "greedy_return"]
+RENAME = {"best_episode_return_mean": "best_train_mean"}
 
 
 def run_recurrent_ppo(seed: int, budget_s: float, eval_episodes: int) -> dict:
@@ -81,24 +71,21 @@ def run_recurrent_ppo(seed: int, budget_s: float, eval_episodes: int) -> dict:
             "best_eval_return": None, "greedy_return": float(np.mean(returns))}
 
 
-def lstm_cost(seconds: float, out) -> list[dict]:
-    rows = []
-    for lstm in (False, True):
-        config = make_config("CartPole-v1", stop_at_threshold=False, lstm=lstm, stop_seconds=seconds, seed=100,
-                             eval_interval_steps=0, progress_bar=False, overwrite=True,
-                             out=str(out / f"cost-{'lstm' if lstm else 'mlp'}"))
-        rows.append({"env": "CartPole-v1", "lstm": lstm, "env_steps_per_s": train(config).summary["env_steps_per_s"]})
-    return rows
+def lstm_cost(seconds: float, out) -> pd.DataFrame:
+    """Env steps/s on CartPole-v1 with and without --lstm, no early stop and no evaluation."""
+    return sweep({"cost-mlp": {"lstm": False}, "cost-lstm": {"lstm": True}}, [100], out, label="run",
+                 keys=["env", "lstm", "env_steps_per_s"], env="CartPole-v1", stop_at_threshold=False,
+                 stop_seconds=seconds, eval_interval_steps=0)
 
 
 def markdown(runs: pd.DataFrame, cost: pd.DataFrame) -> str:
-    lines = [f"| system | seeds | reached {THRESHOLD:.0f} | training s to {THRESHOLD:.0f} | env steps to "
-             f"{THRESHOLD:.0f} | best 100-episode training mean | greedy return (100 episodes) | env steps/s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for system, g in runs.groupby("system", sort=False):
-        lines.append(f"| {system} | {len(g)} | {int(g['solved'].sum())} | {spread(g['time_to_solve_s'], '.1f')} | "
-                     f"{spread(g['env_steps_to_solve'], ',.0f')} | {spread(g['best_train_mean'], '.0f')} | "
-                     f"{spread(g['greedy_return'], '.0f')} | {spread(g['env_steps_per_s'], ',.0f')} |")
+    to = f"{THRESHOLD:.0f}"
+    lines = [table(runs, ["system"], {
+        "seeds": len, f"reached {to}": count("solved"), f"training s to {to}": ("time_to_solve_s", ".1f"),
+        f"env steps to {to}": ("env_steps_to_solve", ",.0f"),
+        "best 100-episode training mean": ("best_train_mean", ".0f"),
+        "greedy return (100 episodes)": ("greedy_return", ".0f"), "env steps/s": ("env_steps_per_s", ",.0f"),
+    }).rstrip("\n")]
     if len(cost):
         plain, lstm = cost.set_index("lstm")["env_steps_per_s"][False], cost.set_index("lstm")["env_steps_per_s"][True]
         lines += ["", "| CartPole-v1 (full observations) | env steps/s |", "|---|---|",
@@ -115,27 +102,28 @@ def main() -> None:
     out = output_dir(args, "lstm")
     seeds, budget = ([0], min(120.0, args.budget_s)) if args.quick else ([0, 1, 2], args.budget_s)
     episodes = 20 if args.quick else 100
-    rows: list[dict] = []
+    runs, cost = pd.DataFrame(), pd.DataFrame()
 
-    def save(cost: list[dict]) -> None:  # after every run: an interrupted bench keeps what it measured
-        atomic_write_text(out / "runs.csv", pd.DataFrame(rows).to_csv(index=False))
-        atomic_write_text(out / "lstm.md", markdown(pd.DataFrame(rows), pd.DataFrame(cost)))
+    def save(frame: pd.DataFrame) -> None:  # after every run: an interrupted bench keeps what it measured
+        nonlocal runs
+        runs = frame
+        atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
+        atomic_write_text(out / "lstm.md", markdown(runs, cost))
 
-    def record(row: dict, cost: list[dict] | None = None) -> None:
-        rows.append(row)
-        print(row, flush=True)
-        save(cost or [])
+    def a3c(system: str, lstm: bool, seeds: list[int]) -> None:
+        sweep({system: {"lstm": lstm}}, seeds, out / "runs", label="system", keys=KEYS, rename=RENAME,
+              eval_episodes=episodes, before=runs, on_row=save, env=ENV, stop_seconds=budget)
 
     with local_ray():  # the must-show first: every --lstm seed, then the baseline, the cost, the 10-min control
-        for seed in seeds:
-            record(run_a3c(True, seed, budget, out / "runs", episodes))
+        a3c("a3c_ray ray --lstm", True, seeds)
         if not args.no_baseline:
             for seed in seeds:
-                record(run_recurrent_ppo(seed, budget, episodes))
+                row = run_recurrent_ppo(seed, budget, episodes)
+                print(row, flush=True)
+                save(pd.concat([runs, pd.DataFrame([row])], ignore_index=True))
         cost = lstm_cost(10.0 if args.quick else 20.0, out / "runs")
-        for seed in seeds[:args.control_seeds]:
-            record(run_a3c(False, seed, budget, out / "runs", episodes), cost)
-    save(cost)
+        a3c("a3c_ray ray", False, seeds[:args.control_seeds])
+    save(runs)
     print((out / "lstm.md").read_text())
 
 

@@ -21,12 +21,27 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from a3c_ray import make_config, train  # noqa: E402
+from a3c_ray import load_run  # noqa: E402
 from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
-from a3c_ray.run.recorder import WINDOW  # noqa: E402
-from common import output_dir, parser  # noqa: E402
+from common import output_dir, parser, return_mean, run_row, table, value  # noqa: E402
 
 ENV, TARGET = "ALE/Pong-v5", 18.0
+
+
+def markdown(runs: pd.DataFrame) -> str:
+    """The run's line: how long to the target, how fast."""
+    return table(runs, ["workers"], {
+        "CPUs on the machine": value("cpus", "d"), f"to a mean of {TARGET:.0f}": to_target,
+        "training s": value("training_s", ".0f"), "env steps": value("env_steps", ",.0f"),
+        "env steps/s": value("env_steps_per_s", ",.0f"),
+        "best 100-episode mean": value("best_episode_return_mean", ".1f")}, each_row=True)
+
+
+def to_target(run: pd.DataFrame) -> str:
+    """Minutes and env steps to the target, or "not reached"."""
+    r = run.iloc[0]
+    return f"{r['time_to_solve_s'] / 60:.1f} min, {r['env_steps_to_solve']:,.0f} env steps" if r["solved"] \
+        else "not reached"
 
 
 def main() -> None:
@@ -37,22 +52,14 @@ def main() -> None:
     args = options.parse_args()
     out = output_dir(args, "pong")
     seconds = 120.0 if args.quick else args.hours * 3600
-    config = make_config(ENV, seed=args.seed, workers=args.workers, stop_return=TARGET, stop_on_eval=False,
-                         stop_seconds=seconds, progress_bar=False, overwrite=True, out=str(out / "run"))
-    result = train(config)
-    episodes, summary = result.episodes, result.summary
+    row = run_row(ENV, out / "run", seed=args.seed, workers=args.workers, stop_return=TARGET, stop_on_eval=False,
+                  stop_seconds=seconds)
+    episodes = load_run(out / "run").episodes
     curve = pd.DataFrame({"env_steps": episodes["env_steps"], "time_s": episodes["time_s"],
-                          "mean_100": episodes["return"].rolling(WINDOW).mean()})
+                          "mean_100": return_mean(episodes["return"])})
     atomic_write_text(out / "curve.csv", curve.to_csv(index=False))
-    reached = "not reached" if not summary["solved"] else \
-        f"{summary['time_to_solve_s'] / 60:.1f} min, {summary['env_steps_to_solve']:,} env steps"
-    best = summary["best_episode_return_mean"]  # None before 100 episodes have finished
-    lines = [f"| workers | CPUs on the machine | to a mean of {TARGET:.0f} | training s | env steps | env steps/s | "
-             "best 100-episode mean |", "|---|---|---|---|---|---|---|",
-             f"| {args.workers} | {os.cpu_count()} | {reached} | {summary['training_s']:.0f} | "
-             f"{summary['env_steps']:,} | {summary['env_steps_per_s']:,.0f} | "
-             f"{'–' if best is None else f'{best:.1f}'} |"]
-    atomic_write_text(out / "pong.md", "\n".join(lines) + "\n")
+    text = markdown(pd.DataFrame([{**row, "cpus": os.cpu_count()}]))
+    atomic_write_text(out / "pong.md", text)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(curve["env_steps"], curve["mean_100"])
     ax.axhline(TARGET, color="grey", lw=0.8)
@@ -62,7 +69,7 @@ def main() -> None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write(out / "pong.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    print("\n".join(lines))
+    print(text)
 
 
 if __name__ == "__main__":

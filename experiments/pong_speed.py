@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from a3c_ray import make_config, train
+from a3c_ray import RunResult
 from a3c_ray.core.learner import Learner
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import output_dir, parser
+from common import output_dir, parser, sweep, table, value
 
 CONFIGS = {  # name -> overrides
     "ray, AtariVectorEnv": {"backend": "ray"},
@@ -30,30 +30,25 @@ CONFIGS = {  # name -> overrides
 }
 
 
-def run(name: str, overrides: dict, seconds: float, out) -> dict:
-    config = make_config("ALE/Pong-v5", seed=0, workers=2, stop_seconds=seconds, eval_interval_steps=0,
-                         progress_bar=False, overwrite=True, out=str(out / name.replace(", ", "-").replace(" ", "_")),
-                         **overrides)
-    result = train(config)
-    progress = result.progress.iloc[len(result.progress) // 3:]  # steady state: past the workers' start
+KEYS = ["env_steps_per_s", "grad_bytes", "compute_s", "round_trip_s", "transport_share"]
+
+
+def transport(result: RunResult) -> dict:
+    """The gradient's size, and a task's compute and round trip in the steady state (past the workers' start)."""
+    progress = result.progress.iloc[len(result.progress) // 3:]
     compute, round_trip = progress["compute_s"].median(), progress["round_trip_s"].median()
-    params = sum(p.numel() for p in Learner(config).model.parameters())
-    row = {"configuration": name, "env_steps_per_s": result.summary["env_steps_per_s"],
-           "grad_bytes": params * (2 if config.grad_dtype == "bfloat16" else 4),
-           "compute_s": compute, "round_trip_s": round_trip,
-           "transport_share": (round_trip - compute) / round_trip if round_trip and np.isfinite(round_trip) else None}
-    print(row, flush=True)
-    return row
+    params = sum(p.numel() for p in Learner(result.config).model.parameters())
+    return {"grad_bytes": params * (2 if result.config.grad_dtype == "bfloat16" else 4), "compute_s": compute,
+            "round_trip_s": round_trip,
+            "transport_share": (round_trip - compute) / round_trip if round_trip and np.isfinite(round_trip) else None}
 
 
-def markdown(table: pd.DataFrame) -> str:
-    lines = ["| configuration | env steps/s | gradient bytes | task compute s | round trip s | transport share |",
-             "|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        share = "–" if r["transport_share"] is None or pd.isna(r["transport_share"]) else f"{r['transport_share']:.0%}"
-        lines.append(f"| {r['configuration']} | {r['env_steps_per_s']:,.0f} | {r['grad_bytes']:,} | "
-                     f"{r['compute_s']:.3f} | {r['round_trip_s']:.3f} | {share} |")
-    return "\n".join(lines) + "\n"
+def markdown(runs: pd.DataFrame) -> str:
+    """One line per configuration."""
+    return table(runs, ["configuration"], {
+        "env steps/s": value("env_steps_per_s", ",.0f"), "gradient bytes": value("grad_bytes", ","),
+        "task compute s": value("compute_s", ".3f"), "round trip s": value("round_trip_s", ".3f"),
+        "transport share": value("transport_share", ".0%")}, each_row=True)
 
 
 def main() -> None:
@@ -61,12 +56,13 @@ def main() -> None:
     options.add_argument("--seconds", type=float, default=45.0)
     args = options.parse_args()
     out = output_dir(args, "pong_speed")
-    rows = []
-    for name, overrides in CONFIGS.items():
-        rows.append(run(name, overrides, 15.0 if args.quick else args.seconds, out / "runs"))
-        table = pd.DataFrame(rows)
-        atomic_write_text(out / "pong_speed.csv", table.to_csv(index=False))
-        atomic_write_text(out / "pong_speed.md", markdown(table))
+
+    def save(runs: pd.DataFrame) -> None:
+        atomic_write_text(out / "pong_speed.csv", runs.to_csv(index=False))
+        atomic_write_text(out / "pong_speed.md", markdown(runs))
+
+    sweep(CONFIGS, [0], out / "runs", label="configuration", keys=KEYS, extra=transport, on_row=save,
+          env="ALE/Pong-v5", workers=2, stop_seconds=15.0 if args.quick else args.seconds, eval_interval_steps=0)
 
 
 if __name__ == "__main__":
