@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import statistics
@@ -14,6 +13,7 @@ from typing import Optional
 
 import typer
 
+from a3c_ray.cli_options import RESUME, STOP_AT_THRESHOLD, config_options, parse_text_options
 from a3c_ray.config import Config, make_config
 from a3c_ray.errors import BackendError, CheckpointError, ConfigError, EnvError, EvalError, TrainingError
 from a3c_ray.plumbing.supervise import (
@@ -37,51 +37,11 @@ USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
 CLI_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
-def _config_options() -> list[inspect.Parameter]:
-    """One --flag per Config field, defaulting to None ('not given') so presets fill what the user left out."""
-    hints = typing.get_type_hints(Config)
-    params = []
-    for f in dataclasses.fields(Config):
-        base = hints[f.name]
-        base = next((a for a in typing.get_args(base) if a is not type(None)), base) if typing.get_args(base) \
-            and type(None) in typing.get_args(base) else base
-        if typing.get_origin(base) is tuple:
-            base = str  # "64,64"
-        help_text = f.metadata.get("help", "")
-        if f.name == "env":
-            option = typer.Option(None, "--env", help=help_text + " [required unless --resume]")
-            annotation: typing.Any = Optional[str]
-        elif base is bool:
-            flag = f.name.replace("_", "-")
-            option = typer.Option(None, f"--{flag}/--no-{flag}", help=help_text, show_default=False)
-            annotation = Optional[bool]
-        else:
-            option = typer.Option(None, f"--{f.name.replace('_', '-')}", help=help_text, show_default=False)
-            annotation = Optional[base]
-        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option,
-                                        annotation=annotation))
-    return params
-
-
-RESUME = inspect.Parameter(
-    "resume", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
-    default=typer.Option(None, "--resume", help="continue the run in this directory from its checkpoint; flags "
-                         "given (e.g. a larger --stop-steps) override its saved settings"))
-STOP_AT_THRESHOLD = inspect.Parameter(
-    "stop_at_threshold", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
-    default=typer.Option(True, "--stop-at-threshold/--no-stop-at-threshold",
-                         help="without --stop-return, stop at the env's reward_threshold (CartPole-v1: 475)"))
-
-
 def train_command(**options: typing.Any) -> None:
-    """Train A3C on an env; defaults come from the env's preset, flags override them."""
+    """Train A3C on an env. Flags override the env's preset (CartPole-v1, Pendulum-v1, MinAtar, ALE), which overrides
+    the defaults shown."""
     resume, stop_at_threshold = options.pop("resume"), options.pop("stop_at_threshold")
-    if options.get("hidden_sizes") is not None:
-        try:
-            options["hidden_sizes"] = tuple(int(x) for x in str(options["hidden_sizes"]).split(","))
-        except ValueError:
-            raise ConfigError(f"--hidden-sizes must be integers like 64,64, got {options['hidden_sizes']!r}") \
-                from None
+    parse_text_options(options)
     if resume is not None:
         from a3c_ray.run.run_dir import resume_config
 
@@ -141,7 +101,7 @@ def _start_ray_early(config: Config) -> None:
 
 
 train_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [*_config_options(), STOP_AT_THRESHOLD, RESUME])
+    [*config_options(), STOP_AT_THRESHOLD, RESUME])
 app.command("train", help=train_command.__doc__)(train_command)
 
 

@@ -28,6 +28,8 @@ class Config:
     """Everything a run needs. Field docs double as CLI help."""
 
     env: str = _doc("gymnasium env id, or 'module:Env-v0' to import your own registration", default="CartPole-v1")
+    env_kwargs: dict[str, Any] | None = _doc("keyword arguments for gymnasium.make, as JSON on the command line "
+                                             "(e.g. '{\"is_slippery\": false}')", default=None)
     backend: str = _doc("execution backend: ray, mp (torch.multiprocessing Hogwild) or serial", default="ray")
     workers: int = _doc("rollout workers (one CPU each)", default=2)
     envs_per_worker: int = _doc("envs each worker steps together with one batched forward", default=8)
@@ -133,6 +135,9 @@ class Config:
             raise ConfigError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
             raise ConfigError(f"--hidden-sizes must be positive integers like 64,64, got {self.hidden_sizes!r}")
+        if self.env_kwargs is not None and not isinstance(self.env_kwargs, dict):
+            raise ConfigError(f"--env-kwargs must be a JSON object like '{{\"is_slippery\": false}}', got "
+                              f"{self.env_kwargs!r}")
         if self.stop_steps is not None and self.stop_steps < 1:
             raise ConfigError(f"--stop-steps must be a positive integer, got {self.stop_steps!r}")
         if self.stop_seconds is not None and not self.stop_seconds > 0:

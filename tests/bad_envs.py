@@ -19,9 +19,9 @@ class _SpaceEnv(gym.Env):
 
 BOX = spaces.Box(-1, 1, (3,), np.float32)
 for name, obs, act in [
-    ("DictObs-v0", spaces.Dict({"a": BOX}), spaces.Discrete(2)),
+    ("TextObs-v0", spaces.Dict({"a": BOX, "note": spaces.Text(8)}), spaces.Discrete(2)),
     ("TupleAction-v0", BOX, spaces.Tuple((spaces.Discrete(2), spaces.Discrete(2)))),
-    ("MultiBinaryAction-v0", BOX, spaces.MultiBinary(3)),
+    ("DictAction-v0", BOX, spaces.Dict({"move": spaces.Discrete(2)})),
 ]:
     if name not in gym.registry:
         gym.register(name, entry_point=_SpaceEnv, kwargs={"observation_space": obs, "action_space": act},
@@ -40,3 +40,13 @@ class _NanRewardEnv(_SpaceEnv):
 
 if "NanReward-v0" not in gym.registry:
     gym.register("NanReward-v0", entry_point=_NanRewardEnv, max_episode_steps=10)
+
+
+def _needs_a_missing_package(**kwargs):
+    """As gymnasium's box2d and mujoco envs fail when their package is not installed."""
+    raise gym.error.DependencyNotInstalled('Box2D is not installed, you can install it by run `pip install swig` '
+                                           'followed by `pip install "gymnasium[box2d]"`')
+
+
+if "MissingDependency-v0" not in gym.registry:
+    gym.register("MissingDependency-v0", entry_point=_needs_a_missing_package, max_episode_steps=10)

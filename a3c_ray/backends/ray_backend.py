@@ -32,7 +32,7 @@ GET_TIMEOUT_S = 60.0
 # simulated ones. Larger weights get one ray.put per version, shared by every task.
 INLINE_WEIGHTS_BYTES = 64 * 1024
 MAX_REPLACEMENTS_PER_WORKER = 10
-AGGREGATE_FROM_WORKERS = 64  # measured with experiments/driver_capacity.py (README, Scaling)
+AGGREGATE_FROM_WORKERS = 64  # measured with experiments/driver_capacity.py (docs/scaling.md)
 log = logging.getLogger(__name__)
 
 

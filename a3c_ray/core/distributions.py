@@ -74,9 +74,65 @@ class DiagGaussian:
         return (0.5 + 0.5 * LOG_2PI + log_std).sum(dim=1)
 
 
-def distribution_for(action_space) -> Categorical | DiagGaussian:
+class MultiCategorical:
+    """For MultiDiscrete(nvec): independent categoricals, one per component, logits side by side; log-probs and
+    entropies summed (SB3's MultiCategoricalDistribution)."""
+
+    def __init__(self, nvec: list[int]):
+        self.nvec = [int(n) for n in nvec]
+        self.param_dim = sum(self.nvec)
+        self.parts = [Categorical(n) for n in self.nvec]
+        self.bounds = np.cumsum([0, *self.nvec])
+
+    def _split(self, params):
+        return [params[:, a:b] for a, b in zip(self.bounds[:-1], self.bounds[1:])]
+
+    def sample(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.stack([d.sample(p, rng) for d, p in zip(self.parts, self._split(params))], axis=1)
+
+    def mode(self, params: np.ndarray) -> np.ndarray:
+        return np.stack([p.argmax(axis=1) for p in self._split(params)], axis=1)
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return sum(d.log_prob(p, actions[:, k]) for k, (d, p) in enumerate(zip(self.parts, self._split(params))))
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        return sum(d.entropy(p) for d, p in zip(self.parts, self._split(params)))
+
+
+class Bernoulli:
+    """For MultiBinary(n): n independent bits, one logit each."""
+
+    def __init__(self, n: int):
+        self.n = self.param_dim = n
+
+    def sample(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return (rng.random(params.shape) * (1.0 + np.exp(-params)) < 1.0).astype(np.int8)  # u < sigmoid(logit)
+
+    def mode(self, params: np.ndarray) -> np.ndarray:
+        return (params > 0).astype(np.int8)
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        bits = actions.to(params.dtype)
+        return -torch.nn.functional.binary_cross_entropy_with_logits(params, bits, reduction="none").sum(dim=1)
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        p = torch.sigmoid(params)
+        return torch.nn.functional.binary_cross_entropy_with_logits(params, p, reduction="none").sum(dim=1)
+
+
+Distribution = Categorical | MultiCategorical | Bernoulli | DiagGaussian
+
+
+def distribution_for(action_space) -> Distribution:
+    """The distribution of an action space (checked by a3c_ray.envs.spaces.ActionCodec): a Box of any shape is a
+    diagonal Gaussian over its flattened entries."""
     import gymnasium as gym
 
     if isinstance(action_space, gym.spaces.Discrete):
         return Categorical(int(action_space.n))
-    return DiagGaussian(int(action_space.shape[0]))
+    if isinstance(action_space, gym.spaces.MultiDiscrete):
+        return MultiCategorical(np.asarray(action_space.nvec).reshape(-1).tolist())
+    if isinstance(action_space, gym.spaces.MultiBinary):
+        return Bernoulli(int(np.prod(action_space.shape)))
+    return DiagGaussian(int(np.prod(action_space.shape)))

@@ -1,4 +1,5 @@
-"""Encoders, chosen from the observation space: vectors get an MLP, images (3-D Box) a small CNN.
+"""Encoders, chosen from the observation's layout (a3c_ray.envs.spaces): flat vectors get an MLP (the model's),
+an image a small CNN, a Dict/Tuple holding images a CNN per image beside an MLP for the rest.
 
 Images arrive as the env gives them, uint8 or float, HWC or CHW; the CNN scales uint8 to [0, 1] and moves the
 channels first itself, so rollouts store observations as they are (uint8 stays uint8: 4x less to keep and send).
@@ -11,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+
+from a3c_ray.envs.spaces import ObsLayout
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -34,22 +37,44 @@ def mlp(sizes: list[int], activation: type[nn.Module], out_gain: float = np.sqrt
     return nn.Sequential(*layers)
 
 
-def is_image(observation_space) -> bool:
-    return len(observation_space.shape) == 3
-
-
 def channels_last(shape: tuple[int, ...]) -> bool:
     """HWC when the last axis is the smaller end (84x84x3, MinAtar's 10x10x4), else CHW (4x84x84)."""
     return shape[-1] < shape[0]
 
 
-def make_encoder(observation_space, config) -> tuple[nn.Module | None, int]:
-    """(None, obs size) for vectors, whose MLP the model builds; (CNN, its feature size) for images."""
-    shape = tuple(observation_space.shape)
-    if not is_image(observation_space):
-        return None, int(np.prod(shape))
-    encoder = ImageEncoder(shape, np.dtype(observation_space.dtype) == np.uint8, config.ortho_init)
+def make_encoder(layout: ObsLayout, config) -> tuple[nn.Module | None, int]:
+    """(None, obs size) for flat vectors, whose MLP the model builds; else the encoder and its feature size."""
+    if layout.image:
+        encoder = ImageEncoder(layout.shape, np.dtype(layout.space.dtype) == np.uint8, config.ortho_init)
+    elif layout.images:
+        encoder = MultiInputEncoder(layout, config)
+    else:
+        return None, int(np.prod(layout.shape))
     return encoder, encoder.features
+
+
+class MultiInputEncoder(nn.Module):
+    """A Dict/Tuple observation with images, flattened (a3c_ray.envs.spaces): each image leaf is cut out, reshaped
+    and given its own CNN; the other entries go through an MLP of --hidden-sizes; the features are concatenated
+    (SB3's CombinedExtractor)."""
+
+    def __init__(self, layout: ObsLayout, config):
+        super().__init__()
+        act = ACTIVATIONS[config.activation]
+        self.cuts = [(leaf.offset, leaf.size, leaf.shape) for leaf in layout.images]
+        self.cnns = nn.ModuleList(ImageEncoder(leaf.shape, leaf.uint8, config.ortho_init) for leaf in layout.images)
+        rest = np.flatnonzero(layout.normalize_mask())
+        self.register_buffer("rest", torch.from_numpy(rest.astype(np.int64)), persistent=False)
+        self.mlp = mlp([len(rest), *config.hidden_sizes], act, last=act, ortho=config.ortho_init) if len(rest) \
+            else None
+        self.features = sum(cnn.features for cnn in self.cnns) + (config.hidden_sizes[-1] if len(rest) else 0)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        parts = [cnn(obs[:, offset:offset + size].reshape(-1, *shape))
+                 for cnn, (offset, size, shape) in zip(self.cnns, self.cuts)]
+        if self.mlp is not None:
+            parts.append(self.mlp(obs.index_select(1, self.rest)))
+        return torch.cat(parts, dim=1)
 
 
 class ImageEncoder(nn.Module):

@@ -22,7 +22,7 @@ class Learner:
     """Global model, optimizer and normaliser statistics, with a version bumped on every apply."""
 
     def __init__(self, config: Config):
-        env = make_env(config.env)
+        env = make_env(config.env, kwargs=config.env_kwargs)
         self.config = config
         self.model: ActorCritic = build_model(config, env.observation_space, env.action_space)
         self.normalizer = normalizer_for(config, env.observation_space)

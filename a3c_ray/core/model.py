@@ -23,9 +23,10 @@ import torch
 from torch import nn
 
 from a3c_ray.config import Config
-from a3c_ray.core.distributions import Categorical, DiagGaussian, distribution_for
+from a3c_ray.core.distributions import DiagGaussian, Distribution, distribution_for
 from a3c_ray.core.encoders import ACTIVATIONS, make_encoder, mlp
 from a3c_ray.core.optim import flatten_parameters
+from a3c_ray.envs.spaces import observation_layout
 from a3c_ray.errors import ConfigError
 
 State = tuple[torch.Tensor, torch.Tensor] | None  # the LSTM's (h, c), [N, H] each; None without a core
@@ -35,9 +36,9 @@ GSDE_EPS = 1e-6  # added to the variance, as SB3
 class ActorCritic(nn.Module):
     def __init__(self, observation_space, action_space, config: Config):
         super().__init__()
-        self.dist: Categorical | DiagGaussian = distribution_for(action_space)
+        self.dist: Distribution = distribution_for(action_space)
         act, ortho = ACTIVATIONS[config.activation], config.ortho_init
-        encoder, features = make_encoder(observation_space, config)
+        encoder, features = make_encoder(observation_layout(observation_space, config.env), config)
         self.shared = config.lstm or encoder is not None
         if self.shared:
             self.encoder = encoder if encoder is not None else \

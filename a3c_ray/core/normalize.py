@@ -53,8 +53,10 @@ def moments_state(obs: RunningMeanStd, ret: RunningMeanStd) -> dict[str, np.ndar
 class Normalizer:
     """Observation normalisation and reward scaling (SB3 VecNormalize's rule), either of them optional."""
 
-    def __init__(self, obs_dim: int, normalize_obs: bool, normalize_reward: bool, gamma: float):
+    def __init__(self, obs_dim: int, normalize_obs: bool, normalize_reward: bool, gamma: float,
+                 mask: np.ndarray | None = None):
         self.normalize_obs = normalize_obs
+        self.mask = mask  # entries to standardise (None: all); image leaves of a Dict observation are left as they are
         self.normalize_reward = normalize_reward
         self.gamma = gamma
         self.obs_rms = RunningMeanStd((obs_dim,))
@@ -64,8 +66,10 @@ class Normalizer:
         """Standardised and clipped float32 (when on); else as given, as float32 unless an image's uint8 or bool."""
         if not self.normalize_obs:
             return obs if obs.dtype in (np.uint8, np.bool_, np.float32) else obs.astype(np.float32)
-        scaled = (obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + EPS)
-        return np.clip(scaled, -OBS_CLIP, OBS_CLIP).astype(np.float32)
+        scaled = np.clip((obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + EPS), -OBS_CLIP, OBS_CLIP)
+        if self.mask is not None:
+            scaled = np.where(self.mask, scaled, obs)
+        return scaled.astype(np.float32)
 
     def reward(self, rewards: np.ndarray) -> np.ndarray:
         if not self.normalize_reward:
@@ -86,7 +90,11 @@ class Normalizer:
 
 
 def normalizer_for(config, observation_space) -> Normalizer:
-    """Running statistics for vector observations; images are only scaled (by the CNN), never standardised."""
-    image = len(observation_space.shape) == 3
-    dim = 1 if image else int(np.prod(observation_space.shape))
-    return Normalizer(dim, config.normalize_obs and not image, config.normalize_reward, config.gamma)
+    """Running statistics for vector observations (and the vector leaves of a Dict/Tuple); images are only scaled
+    (by the CNN), never standardised."""
+    from a3c_ray.envs.spaces import observation_layout  # gymnasium: not for an aggregator, which imports this module
+
+    layout = observation_layout(observation_space, config.env)
+    dim = 1 if layout.image else int(np.prod(layout.shape))
+    return Normalizer(dim, config.normalize_obs and not layout.image, config.normalize_reward, config.gamma,
+                      layout.normalize_mask())

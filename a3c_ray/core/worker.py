@@ -30,7 +30,7 @@ class RolloutWorker:
         torch.manual_seed(seed)
         self.config, self.index = config, index
         self.envs = make_env_group(config.env, config.envs_per_worker, seed, config.native_vector_env,
-                                   config.squash_actions)
+                                   config.squash_actions, config.env_kwargs)
         self.model = build_model(config, self.envs.observation_space, self.envs.action_space)
         self.normalizer = normalizer_for(config, self.envs.observation_space)
         self.collector = RolloutCollector(self.envs, self.model, self.normalizer, np.random.default_rng(seed))

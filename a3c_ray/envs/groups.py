@@ -10,11 +10,11 @@ EnvGroupLike = EnvGroup | NativeVectorGroup | PendulumVector
 
 
 def make_env_group(env_id: str, n: int, seed: int, native_vector: bool = True,
-                   squash_actions: bool = False) -> EnvGroupLike:
+                   squash_actions: bool = False, kwargs: dict | None = None) -> EnvGroupLike:
     """The fastest group that gives the same env: gymnasium's vector env when there is one, our batched Pendulum,
-    else the loop."""
-    if native_vector and has_native_vector(env_id):
+    else the loop (always, with env kwargs)."""
+    if native_vector and not kwargs and has_native_vector(env_id):  # kwargs: the env as gymnasium.make builds it
         return NativeVectorGroup(env_id, n, seed)
-    if native_vector and is_plain_pendulum(env_id):
+    if native_vector and not kwargs and is_plain_pendulum(env_id):
         return PendulumVector(n, seed, squash_actions)
-    return EnvGroup(env_id, n, seed, squash_actions)
+    return EnvGroup(env_id, n, seed, squash_actions, kwargs)

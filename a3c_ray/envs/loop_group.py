@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 
-from a3c_ray.envs.actions import box_action
 from a3c_ray.envs.make import make_env
-from a3c_ray.envs.step import StepResult, obs_array
+from a3c_ray.envs.spaces import ActionCodec, observation_layout
+from a3c_ray.envs.step import StepResult
 
 
 class EnvGroup:
@@ -17,17 +16,14 @@ class EnvGroup:
     almost nothing to the ~9 us of a classic-control step.
     """
 
-    def __init__(self, env_id: str, n: int, seed: int, squash_actions: bool = False):
-        self.envs = [make_env(env_id, seed + i) for i in range(n)]
-        self.squash = squash_actions
+    def __init__(self, env_id: str, n: int, seed: int, squash_actions: bool = False, kwargs: dict | None = None):
+        self.envs = [make_env(env_id, seed + i, kwargs=kwargs) for i in range(n)]
         first = self.envs[0]
         self.observation_space = first.observation_space
         self.action_space = first.action_space
-        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
-        if not self.discrete:
-            self.low = self.action_space.low.astype(np.float32)
-            self.high = self.action_space.high.astype(np.float32)
-        self.obs = obs_array([env.reset(seed=seed + i)[0] for i, env in enumerate(self.envs)])
+        self.layout = observation_layout(self.observation_space, env_id)
+        self.actions = ActionCodec(self.action_space, squash_actions, env_id)
+        self.obs = self.layout.encode_batch([env.reset(seed=seed + i)[0] for i, env in enumerate(self.envs)])
         self.episode_returns = np.zeros(n)
         self.episode_lengths = np.zeros(n, dtype=np.int64)
 
@@ -36,10 +32,7 @@ class EnvGroup:
 
     def step(self, actions: np.ndarray) -> StepResult:
         n = len(self.envs)
-        if self.discrete:
-            env_actions = actions.astype(np.int64).tolist()
-        else:
-            env_actions = box_action(actions, self.low, self.high, self.squash)  # only on the way into env.step
+        env_actions = self.actions.to_env(actions)  # only on the way into env.step: the rollout keeps the samples
         rewards = np.empty(n, dtype=np.float32)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
@@ -54,12 +47,12 @@ class EnvGroup:
             if term or trunc:
                 terminated[i], truncated[i] = term, trunc and not term
                 if truncated[i]:
-                    final_obs[i] = obs_array([obs])[0]
+                    final_obs[i] = self.layout.encode(obs)
                 finished.append((i, float(self.episode_returns[i]), int(self.episode_lengths[i])))
                 self.episode_returns[i] = 0.0
                 self.episode_lengths[i] = 0
                 obs, _ = env.reset()
-            next_obs[i] = obs
+            next_obs[i] = obs if self.layout.plain else self.layout.encode(obs)  # a plain row casts on assignment
         self.obs = next_obs
         return StepResult(next_obs, rewards, terminated, truncated, final_obs, finished)
 

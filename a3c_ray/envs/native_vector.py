@@ -14,7 +14,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from a3c_ray.envs.make import make_env
-from a3c_ray.envs.step import StepResult, obs_array
+from a3c_ray.envs.spaces import ActionCodec, observation_layout
+from a3c_ray.envs.step import StepResult
 from a3c_ray.envs.suites import import_env_module
 
 
@@ -49,9 +50,10 @@ class NativeVectorGroup:
             raise ValueError(f"{env_id}: native vector env does not reset on the next step")
         self.observation_space = self.vec.single_observation_space
         self.action_space = self.vec.single_action_space
-        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        self.layout = observation_layout(self.observation_space, env_id)
+        self.actions = ActionCodec(self.action_space, env_id=env_id)
         self.n = n
-        self.obs = obs_array(self.vec.reset(seed=seed)[0])
+        self.obs = self.layout.encode_batch(self.vec.reset(seed=seed)[0])
         self.resetting = np.zeros(n, dtype=bool)  # rows whose next step is the vector env's reset step
         self.episode_returns = np.zeros(n)
         self.episode_lengths = np.zeros(n, dtype=np.int64)
@@ -61,9 +63,8 @@ class NativeVectorGroup:
 
     def step(self, actions: np.ndarray) -> StepResult:
         valid = ~self.resetting
-        env_actions = actions.astype(np.int64) if self.discrete else actions.astype(np.float32)
-        obs, rewards, term, trunc, _ = self.vec.step(env_actions)
-        obs = obs_array(obs)
+        obs, rewards, term, trunc, _ = self.vec.step(self.actions.to_env_batch(actions))
+        obs = self.layout.encode_batch(obs)
         rewards = np.asarray(rewards, dtype=np.float32)
         terminated = np.asarray(term, dtype=bool) & valid
         truncated = np.asarray(trunc, dtype=bool) & valid & ~terminated

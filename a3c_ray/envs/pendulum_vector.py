@@ -35,7 +35,6 @@ class PendulumVector:
         single = make_env(ENV_ID)
         self.observation_space, self.action_space = single.observation_space, single.action_space
         single.close()
-        self.discrete = False
         self.low = self.action_space.low.astype(np.float32)
         self.high = self.action_space.high.astype(np.float32)
         self.squash, self.max_steps, self.n = squash_actions, max_episode_steps, n

@@ -8,8 +8,14 @@ import importlib.abc
 import importlib.util
 import sys
 
-ENVS = {"a3c_ray/CartPoleNoVel-v1": dict(entry_point="a3c_ray.envs.memory_envs:CartPoleNoVelEnv", max_episode_steps=500,
-                                         reward_threshold=475.0)}
+ENVS = {
+    "a3c_ray/CartPoleNoVel-v1": dict(entry_point="a3c_ray.envs.memory_envs:CartPoleNoVelEnv", max_episode_steps=500,
+                                     reward_threshold=475.0),
+    "a3c_ray/DictReach-v0": dict(entry_point="a3c_ray.envs.space_envs:DictReachEnv", max_episode_steps=50,
+                                 reward_threshold=0.85),
+    "a3c_ray/MultiDiscreteMatch-v0": dict(entry_point="a3c_ray.envs.space_envs:MultiDiscreteMatchEnv",
+                                          max_episode_steps=20, reward_threshold=57.0),
+}
 
 
 def register_envs() -> None:

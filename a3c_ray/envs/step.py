@@ -18,10 +18,3 @@ class StepResult:
     final_obs: dict[int, np.ndarray]  # env index -> last obs of a truncated episode, for the value bootstrap
     finished: list[tuple[int, float, int]]  # (env index, episode return, episode length)
     valid: np.ndarray | None = None  # rows that were real transitions; None: all (see native_vector)
-
-
-def obs_array(observations) -> np.ndarray:
-    """Stacked observations: images keep their compact dtype (uint8, bool), vectors become float32."""
-    stacked = np.stack([np.asarray(o) for o in observations]) if isinstance(observations, list) else \
-        np.asarray(observations)
-    return stacked if stacked.dtype in (np.uint8, np.bool_) else stacked.astype(np.float32)

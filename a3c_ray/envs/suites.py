@@ -12,6 +12,8 @@ it starts Ray, and torch's import (~1.2 s) is better spent while Ray starts.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import gymnasium as gym
 
@@ -26,13 +28,27 @@ def import_env_module(env_id: str) -> str:
         return env_id
     module, _, bare_id = env_id.partition(":")
     try:
-        importlib.import_module(module)
+        _import_here_too(module)
     except Exception as exc:
         raise EnvError(
             f"env {env_id!r}: module {module!r} failed to import ({type(exc).__name__}: {exc}); "
             "check it is installed and on PYTHONPATH"
         ) from None
     return bare_id
+
+
+def _import_here_too(module: str) -> None:
+    """Import `module`, also from the working directory: `python -m` and `python -c` put it on sys.path, the
+    installed `a3c-ray` command does not, so a run trained from a directory holding its env module is evaluated
+    from there too."""
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        if exc.name != module.split(".")[0] or cwd in sys.path or "" in sys.path:
+            raise
+        sys.path.append(cwd)  # last: it never shadows an installed module
+        importlib.import_module(module)
 
 
 class ExtraMissing(ImportError):
@@ -57,12 +73,12 @@ def prepare(env_id: str) -> None:
             raise ExtraMissing(f"env {env_id!r} needs the {extra} extra: pip install \"a3c-ray[{extra}]\"") from None
 
 
-def make(env_id: str, render_mode: str | None = None) -> gym.Env:
-    """gymnasium.make, with Atari's preprocessing for ALE ids."""
-    options = {"render_mode": render_mode} if render_mode else {}  # not every env takes the argument
+def make(env_id: str, render_mode: str | None = None, kwargs: dict | None = None) -> gym.Env:
+    """gymnasium.make(env_id, **kwargs), with Atari's preprocessing for ALE ids."""
+    options = {**(kwargs or {}), **({"render_mode": render_mode} if render_mode else {})}  # not every env takes it
     if not env_id.startswith("ALE/"):
         return gym.make(env_id, disable_env_checker=True, **options)
-    env = gym.make(env_id, frameskip=1, disable_env_checker=True, **options)  # the wrapper below skips frames
+    env = gym.make(env_id, **{"frameskip": 1, **options}, disable_env_checker=True)  # the wrapper below skips frames
     env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True,
                                           terminal_on_life_loss=False, scale_obs=False)
     return gym.wrappers.FrameStackObservation(env, 4)

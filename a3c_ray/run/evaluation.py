@@ -14,8 +14,8 @@ import torch
 
 from a3c_ray.core.model import ActorCritic, build_model, select_state
 from a3c_ray.core.normalize import Normalizer, normalizer_for
-from a3c_ray.envs.actions import box_action
 from a3c_ray.envs.make import make_env
+from a3c_ray.envs.spaces import ActionCodec, observation_layout
 from a3c_ray.errors import CheckpointError
 from a3c_ray.run.checkpoint import load_checkpoint
 from a3c_ray.run.run_dir import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
@@ -51,7 +51,7 @@ def checkpoint_path(path: str | os.PathLike, which: str = "best") -> Path:
 
 
 def build_policy(config) -> tuple[ActorCritic, Normalizer]:
-    env = make_env(config.env)
+    env = make_env(config.env, kwargs=config.env_kwargs)
     model = build_model(config, env.observation_space, env.action_space)
     normalizer = normalizer_for(config, env.observation_space)
     env.close()
@@ -73,8 +73,10 @@ def greedy_returns(model: ActorCritic, normalizer: Normalizer, envs: list, episo
 
 def _side_by_side(model: ActorCritic, normalizer: Normalizer, envs: list, seed: int, frames: list | None,
                   squash_actions: bool) -> list[float]:
-    n, space = len(envs), envs[0].action_space
-    obs = [env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]
+    n = len(envs)
+    layout = observation_layout(envs[0].observation_space)
+    codec = ActionCodec(envs[0].action_space, squash_actions)
+    obs = [layout.encode(env.reset(seed=seed + k)[0]) for k, env in enumerate(envs)]
     if frames is not None:
         frames.append(first_frame(envs[0]))
     state = model.initial_state(n)  # each episode's recurrent state, carried through it
@@ -86,13 +88,10 @@ def _side_by_side(model: ActorCritic, normalizer: Normalizer, envs: list, seed: 
                                       select_state(state, torch.from_numpy(rows)))
         if after is not None:
             state[0][rows], state[1][rows] = after
-        actions = model.dist.mode(params.numpy())
+        actions = codec.to_env(model.dist.mode(params.numpy()))
         for action, i in zip(actions, rows.tolist()):
-            if model.log_std is None:
-                action = int(action)
-            else:
-                action = box_action(action, space.low, space.high, squash_actions)
-            obs[i], reward, terminated, truncated, _ = envs[i].step(action)
+            raw, reward, terminated, truncated, _ = envs[i].step(action)
+            obs[i] = layout.encode(raw)
             totals[i] += float(reward)
             running[i] = not (terminated or truncated)
             if i == 0 and frames is not None:
@@ -100,9 +99,10 @@ def _side_by_side(model: ActorCritic, normalizer: Normalizer, envs: list, seed: 
     return totals.tolist()
 
 
-def make_eval_envs(env_id: str, count: int, video: bool = False) -> list:
+def make_eval_envs(config, count: int, video: bool = False) -> list:
     """`count` envs for greedy episodes side by side; the first renders frames when a video is wanted."""
-    return [make_env(env_id, render_mode="rgb_array" if video and k == 0 else None) for k in range(count)]
+    return [make_env(config.env, render_mode="rgb_array" if video and k == 0 else None, kwargs=config.env_kwargs)
+            for k in range(count)]
 
 
 def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUATE_SEED,
@@ -113,7 +113,7 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUA
     if video is not None:
         check_video_path(Path(video))
     model, normalizer, config = load_policy(run_dir, which)
-    envs = make_eval_envs(config.env, min(episodes, MAX_SIDE_BY_SIDE), video is not None)
+    envs = make_eval_envs(config, min(episodes, MAX_SIDE_BY_SIDE), video is not None)
     frames: list | None = [] if video is not None else None
     try:
         returns = greedy_returns(model, normalizer, envs, episodes, seed, frames, config.squash_actions)

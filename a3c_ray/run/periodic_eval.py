@@ -56,7 +56,7 @@ def serve(config: Config, requests, results) -> None:
     leave_terminal_signals_to_the_driver()
     torch.set_num_threads(1)
     model, normalizer = build_policy(config)
-    envs = make_eval_envs(config.env, config.eval_episodes)
+    envs = make_eval_envs(config, config.eval_episodes)
     signal.signal(signal.SIGTERM, lambda signum, frame: _close_and_exit(envs))  # the driver's close(), mid-round
     for round_, (params, stats) in enumerate(_requests(requests)):
         start = time.perf_counter()

@@ -1,0 +1,90 @@
+"""The train command's flags: one per Config field, Config's own default shown in the help, and the two that are
+not settings (--resume, --stop-at-threshold). Text flags (--hidden-sizes, --env-kwargs) are parsed here."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import typing
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from a3c_ray.config import Config
+from a3c_ray.errors import ConfigError
+
+
+def config_options() -> list[inspect.Parameter]:
+    """One --flag per Config field, defaulting to None ('not given') so presets fill what the user left out."""
+    hints = typing.get_type_hints(Config)
+    params = []
+    for f in dataclasses.fields(Config):
+        base = hints[f.name]
+        base = next((a for a in typing.get_args(base) if a is not type(None)), base) if typing.get_args(base) \
+            and type(None) in typing.get_args(base) else base
+        if typing.get_origin(base) in (tuple, dict):
+            base = str  # "64,64"; '{"is_slippery": false}'
+        help_text = f.metadata.get("help", "") + _default_text(f)
+        if f.name == "env":
+            option = typer.Option(None, "--env", help=help_text + " [required unless --resume]")
+            annotation: typing.Any = Optional[str]
+        elif base is bool:
+            flag = f.name.replace("_", "-")
+            option = typer.Option(None, f"--{flag}/--no-{flag}", help=help_text, show_default=False)
+            annotation = Optional[bool]
+        else:
+            option = typer.Option(None, f"--{f.name.replace('_', '-')}", help=help_text, show_default=False)
+            annotation = Optional[base]
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                        annotation=annotation))
+    return params
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    """Config's own default, for --help (an env's preset may set another; `--env`'s own run shows it in
+    config.json)."""
+    if f.name == "env" or f.default is dataclasses.MISSING:
+        return ""
+    value = f.default
+    if isinstance(value, bool):
+        value = f"--{f.name.replace('_', '-')}" if value else f"--no-{f.name.replace('_', '-')}"
+    elif isinstance(value, tuple):
+        value = ",".join(map(str, value))
+    elif value is None:
+        value = "none"
+    return f" [default: {value}]"
+
+
+RESUME = inspect.Parameter(
+    "resume", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
+    default=typer.Option(None, "--resume", help="continue the run in this directory from its checkpoint; flags "
+                         "given (e.g. a larger --stop-steps) override its saved settings"))
+STOP_AT_THRESHOLD = inspect.Parameter(
+    "stop_at_threshold", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+    default=typer.Option(True, "--stop-at-threshold/--no-stop-at-threshold",
+                         help="without --stop-return, stop at the env's reward_threshold (CartPole-v1: 475)"))
+
+
+def parse_text_options(options: dict[str, typing.Any]) -> None:
+    """--hidden-sizes "64,64" and --env-kwargs '{...}' into the Config's types, in place."""
+    if options.get("hidden_sizes") is not None:
+        try:
+            options["hidden_sizes"] = tuple(int(x) for x in str(options["hidden_sizes"]).split(","))
+        except ValueError:
+            raise ConfigError(f"--hidden-sizes must be integers like 64,64, got {options['hidden_sizes']!r}") \
+                from None
+    if options.get("env_kwargs") is not None:
+        options["env_kwargs"] = _json_object("--env-kwargs", options["env_kwargs"])
+
+
+def _json_object(flag: str, text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{flag} must be a JSON object like '{{\"is_slippery\": false}}', got {text!r} ({exc})") \
+            from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{flag} must be a JSON object like '{{\"is_slippery\": false}}', got {text!r}")
+    return value
