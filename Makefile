@@ -1,5 +1,5 @@
 # `make train` and `make test` set themselves up: a .venv with torch==2.13.0 (CPU) first, then this package
-# (`make test` adds the test tools and the extras its tests use: atari, minatar, tensorboard, video).
+# (`make test` adds the test tools and the extras its tests use: atari, minatar, tensorboard, video, onnx).
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(VENV)/bin/python -m pip install -q -e ".[test,atari,minatar,tensorboard,video]"
+	$(VENV)/bin/python -m pip install -q -e ".[test,atari,minatar,tensorboard,video,onnx]"
 	touch $(TEST_STAMP)
 
 setup: $(STAMP)

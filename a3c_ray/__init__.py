@@ -13,7 +13,7 @@ register_when_gymnasium_loads()  # a3c_ray/CartPoleNoVel-v1
 
 _PUBLIC = {"Config": "a3c_ray.config", "make_config": "a3c_ray.config", "train": "a3c_ray.run.trainer",
            "evaluate": "a3c_ray.run.evaluation", "load_run": "a3c_ray.run.results", "load_runs": "a3c_ray.run.results",
-           "RunResult": "a3c_ray.run.results"}
+           "RunResult": "a3c_ray.run.results", "load_policy": "a3c_ray.run.policy", "Policy": "a3c_ray.run.policy"}
 __all__ = list(_PUBLIC)
 __version__ = "0.1.0"
 

@@ -133,6 +133,22 @@ def evaluate_command(
         typer.echo(f"wrote {video} (the first episode, return {returns[0]:.1f})")
 
 
+@app.command("export")
+def export_command(
+    run_dir: Path = typer.Argument(..., help="run directory (or a checkpoint file)"),
+    out: Path = typer.Option(..., "--out", help="file to write"),
+    fmt: str = typer.Option("torchscript", "--format", help="torchscript (torch.jit.load) or onnx (onnxruntime; "
+                            "the onnx extra)"),
+    last: bool = typer.Option(False, "--last", help="the run's latest weights instead of the best-evaluated ones"),
+) -> None:
+    """Write the greedy policy as one file that runs without a3c_ray: raw observations in, the action out."""
+    from a3c_ray.run.export import export_policy
+    from a3c_ray.run.policy import load_policy
+
+    path = export_policy(load_policy(run_dir, "last" if last else "best"), out, fmt)
+    typer.echo(f"wrote {path} ({fmt}, {path.stat().st_size:,} bytes)")
+
+
 @app.command("plot")
 def plot_command(
     run_dirs: list[Path] = typer.Argument(..., help="run directories to overlay"),

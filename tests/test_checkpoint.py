@@ -9,7 +9,7 @@ from a3c_ray.core.learner import Learner
 from a3c_ray.core.worker import RolloutWorker
 from a3c_ray.errors import CheckpointError
 from a3c_ray.run.checkpoint import load_checkpoint, save_checkpoint
-from a3c_ray.run.evaluation import load_policy
+from a3c_ray.run.evaluation import load_model
 from conftest import tiny_config
 
 
@@ -36,7 +36,7 @@ def test_round_trip(tmp_path):
     np.testing.assert_allclose(payload["normalizer"]["obs_mean"], learner.normalizer.obs_rms.mean)
     restored = Learner(config)
     restored.optimizer.load_state_dict(payload["optimizer"])
-    model, normalizer, _ = load_policy(path)
+    model, normalizer, _ = load_model(path)
     np.testing.assert_allclose(normalizer.obs_rms.var, learner.normalizer.obs_rms.var)
 
 

@@ -25,7 +25,7 @@ EVALUATE_SEED = 10_000  # far from the training envs' seeds (seed + 1000 * worke
 MAX_SIDE_BY_SIDE = 32  # greedy episodes run together
 
 
-def load_policy(path: str | os.PathLike, which: str = "best"):
+def load_model(path: str | os.PathLike, which: str = "best"):
     """Model, normaliser and config from a checkpoint (a run directory: its best checkpoint, or with
     which="last" its latest); shapes are checked against the env's."""
     payload = load_checkpoint(checkpoint_path(path, which))
@@ -112,7 +112,7 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUA
     torch.set_num_threads(1)
     if video is not None:
         check_video_path(Path(video))
-    model, normalizer, config = load_policy(run_dir, which)
+    model, normalizer, config = load_model(run_dir, which)
     envs = make_eval_envs(config, min(episodes, MAX_SIDE_BY_SIDE), video is not None)
     frames: list | None = [] if video is not None else None
     try:
