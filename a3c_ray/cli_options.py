@@ -68,13 +68,15 @@ STOP_AT_THRESHOLD = inspect.Parameter(
 
 
 def parse_text_options(options: dict[str, typing.Any]) -> None:
-    """--hidden-sizes "64,64" and --env-kwargs '{...}' into the Config's types, in place."""
-    if options.get("hidden_sizes") is not None:
-        try:
-            options["hidden_sizes"] = tuple(int(x) for x in str(options["hidden_sizes"]).split(","))
-        except ValueError:
-            raise ConfigError(f"--hidden-sizes must be integers like 64,64, got {options['hidden_sizes']!r}") \
-                from None
+    """--hidden-sizes "64,64" (and the actor's and critic's) and --env-kwargs '{...}' into the Config's types, in
+    place."""
+    for name in ("hidden_sizes", "actor_sizes", "critic_sizes"):
+        if options.get(name) is not None:
+            try:
+                options[name] = tuple(int(x) for x in str(options[name]).split(","))
+            except ValueError:
+                flag = name.replace("_", "-")
+                raise ConfigError(f"--{flag} must be integers like 64,64, got {options[name]!r}") from None
     if options.get("env_kwargs") is not None:
         options["env_kwargs"] = _json_object("--env-kwargs", options["env_kwargs"])
 

@@ -13,7 +13,7 @@ from a3c_ray.errors import ConfigError
 
 BACKENDS = ("ray", "mp", "serial")
 OPTIMIZERS = ("adam", "rmsprop")
-ACTIVATIONS = ("tanh", "relu")
+ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu", "leaky_relu")
 LR_SCHEDULES = ("constant", "linear")
 GRAD_DTYPES = ("float32", "bfloat16")
 GENERIC_STOP_STEPS = 2_000_000
@@ -46,7 +46,15 @@ class Config:
     value_coef: float = _doc("weight of the value loss", default=0.5)
     max_grad_norm: float = _doc("clip each gradient to this global norm (0 disables)", default=0.5)
     hidden_sizes: tuple[int, ...] = _doc("hidden layer widths of the actor and the critic", default=(64, 64))
-    activation: str = _doc("tanh or relu", default="tanh")
+    actor_sizes: tuple[int, ...] | None = _doc("the actor's hidden widths, where they differ from --hidden-sizes "
+                                               "(with a shared trunk: --lstm, images, --encoder: layers of the "
+                                               "actor's head)", default=None)
+    critic_sizes: tuple[int, ...] | None = _doc("the critic's, likewise", default=None)
+    activation: str = _doc(f"{', '.join(ACTIVATIONS)}", default="tanh")
+    encoder: str | None = _doc("your own torch encoder, 'module:Class': built as Class(observation_space), it maps "
+                               "the observation as the core carries it (float32 [B, n] in gymnasium's flatten "
+                               "layout, or an image as the env gives it) to features [B, F]; the LSTM (--lstm) "
+                               "and the heads follow it", default=None)
     ortho_init: bool = _doc("orthogonal init of the linear and conv layers (gain sqrt 2, 0.01 for the actor's "
                             "output, zero biases); --no-ortho-init: PyTorch's default, as RL-Zoo's gSDE settings",
                             default=True)
@@ -133,8 +141,13 @@ class Config:
             raise ConfigError("--lr-schedule linear decays to 0 at --stop-steps; give --stop-steps")
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
-            raise ConfigError(f"--hidden-sizes must be positive integers like 64,64, got {self.hidden_sizes!r}")
+        for name in ("hidden_sizes", "actor_sizes", "critic_sizes"):
+            sizes = getattr(self, name)
+            if (sizes is not None or name == "hidden_sizes") and (
+                    not sizes or any(not isinstance(h, int) or h < 1 for h in sizes)):
+                raise ConfigError(f"--{_flag(name)} must be positive integers like 64,64, got {sizes!r}")
+        if self.encoder is not None and (":" not in self.encoder or self.encoder.startswith(":")):
+            raise ConfigError(f"--encoder must name a class as 'module:Class', got {self.encoder!r}")
         if self.env_kwargs is not None and not isinstance(self.env_kwargs, dict):
             raise ConfigError(f"--env-kwargs must be a JSON object like '{{\"is_slippery\": false}}', got "
                               f"{self.env_kwargs!r}")
@@ -178,8 +191,9 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown config keys {unknown}; known keys are the fields of a3c_ray.Config")
         values = dict(data)
-        if "hidden_sizes" in values:
-            values["hidden_sizes"] = tuple(values["hidden_sizes"])
+        for name in ("hidden_sizes", "actor_sizes", "critic_sizes"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
         return cls(**values)
 
     @classmethod

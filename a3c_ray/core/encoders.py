@@ -9,13 +9,17 @@ CNN by size: MinAtar's (conv16 3x3 + FC128) up to 16x16, ikostrikov's A3C stack 
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import torch
 from torch import nn
 
 from a3c_ray.envs.spaces import ObsLayout
+from a3c_ray.errors import ConfigError
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU,
+               "leaky_relu": nn.LeakyReLU}
 
 
 def mlp(sizes: list[int], activation: type[nn.Module], out_gain: float = np.sqrt(2),
@@ -44,6 +48,8 @@ def channels_last(shape: tuple[int, ...]) -> bool:
 
 def make_encoder(layout: ObsLayout, config) -> tuple[nn.Module | None, int]:
     """(None, obs size) for flat vectors, whose MLP the model builds; else the encoder and its feature size."""
+    if config.encoder:
+        return user_encoder(config.encoder, layout)
     if layout.image:
         encoder = ImageEncoder(layout.shape, np.dtype(layout.space.dtype) == np.uint8, config.ortho_init)
     elif layout.images:
@@ -51,6 +57,26 @@ def make_encoder(layout: ObsLayout, config) -> tuple[nn.Module | None, int]:
     else:
         return None, int(np.prod(layout.shape))
     return encoder, encoder.features
+
+
+def user_encoder(spec: str, layout: ObsLayout) -> tuple[nn.Module, int]:
+    """--encoder 'module:Class': Class(observation_space), its feature width found by one forward of zeros."""
+    module_name, _, name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"--encoder {spec!r} cannot be imported ({type(exc).__name__}: {exc}); give 'module:Class' "
+                          "of a module on PYTHONPATH") from None
+    encoder = cls(layout.space)
+    if not isinstance(encoder, nn.Module):
+        raise ConfigError(f"--encoder {spec!r} built a {type(encoder).__name__}, not a torch.nn.Module")
+    dtype = torch.from_numpy(np.zeros(0, dtype=layout.space.dtype)).dtype if layout.image else torch.float32
+    with torch.no_grad():
+        out = encoder(torch.zeros(2, *layout.shape, dtype=dtype))
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 2:
+        raise ConfigError(f"--encoder {spec!r} must return features [batch, F]; for a batch of 2 it returned "
+                          f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    return encoder, int(out.shape[1])
 
 
 class MultiInputEncoder(nn.Module):

@@ -46,16 +46,19 @@ class ActorCritic(nn.Module):
             width = features if encoder is not None else config.hidden_sizes[-1]
             self.core = nn.LSTMCell(width, config.lstm_size) if config.lstm else None
             width = config.lstm_size if config.lstm else width
-            self.actor_head = mlp([width, self.dist.param_dim], act, out_gain=0.01, ortho=ortho)
-            self.critic_head = mlp([width, 1], act, out_gain=1.0, ortho=ortho)
+            actor, critic = list(config.actor_sizes or ()), list(config.critic_sizes or ())  # head layers
+            self.actor_head = mlp([width, *actor, self.dist.param_dim], act, out_gain=0.01, ortho=ortho)
+            self.critic_head = mlp([width, *critic, 1], act, out_gain=1.0, ortho=ortho)
+            latent = width  # gSDE: the features the heads read
         else:
-            hidden = list(config.hidden_sizes)
-            self.actor = mlp([features, *hidden, self.dist.param_dim], act, out_gain=0.01, ortho=ortho)
-            self.critic = mlp([features, *hidden, 1], act, out_gain=1.0, ortho=ortho)
+            actor = list(config.actor_sizes or config.hidden_sizes)
+            self.actor = mlp([features, *actor, self.dist.param_dim], act, out_gain=0.01, ortho=ortho)
+            self.critic = mlp([features, *(config.critic_sizes or config.hidden_sizes), 1], act, out_gain=1.0,
+                              ortho=ortho)
+            latent = actor[-1]
         self.gsde = config.gsde
         if self.gsde and not isinstance(self.dist, DiagGaussian):
             raise ConfigError(f"--gsde explores Box actions; this env's action space is {action_space}: drop --gsde")
-        latent = width if self.shared else config.hidden_sizes[-1]
         std_shape = (latent, self.dist.param_dim) if self.gsde else (self.dist.param_dim,)
         self.log_std = nn.Parameter(torch.full(std_shape, float(config.log_std_init))) if isinstance(
             self.dist, DiagGaussian) else None
