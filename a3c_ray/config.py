@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from a3c_ray.errors import ConfigError
+from a3c_ray.presets import load_preset
 
 BACKENDS = ("ray", "mp", "serial")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -205,42 +206,33 @@ def _flag(name: str) -> str:
     return name.replace("_", "-")
 
 
-def load_preset(env_id: str) -> dict[str, Any]:
-    """Tuned settings shipped for this env id, else for its family ("ALE/..." -> ALE.json, "MinAtar/..." ->
-    MinAtar.json), or {} when there is none."""
-    presets = resources.files("a3c_ray.presets")
-    for name in (env_id.replace(":", "_").replace("/", "_"), env_id.split("/")[0] if "/" in env_id else None):
-        if name and presets.joinpath(name + ".json").is_file():
-            return json.loads(presets.joinpath(name + ".json").read_text())
-    return {}
-
-
-def make_config(env: str, stop_at_threshold: bool = True, **overrides: Any) -> Config:
+def make_config(env: str | Callable, stop_at_threshold: bool = True, **overrides: Any) -> Config:
     """Config for `env`: generic defaults, then the env's preset, then `overrides` (None means not given).
+
+    `env` is a gymnasium id ('module:Env-v0' imports your registration), or a creator: a module-level function
+    that returns an env, or a functools.partial of one with keyword arguments (see a3c_ray.envs.creators).
 
     Unless a stop return is given (or stop_at_threshold is False), stop at the env's reward_threshold when it has
     one; with neither steps nor seconds given, cap the run at the preset's step budget, so that a run always ends.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
+    if callable(env):
+        from a3c_ray.envs.creators import creator_reference
+
+        env, bound = creator_reference(env)
+        if bound:
+            given["env_kwargs"] = {**bound, **given.get("env_kwargs", {})}
+    if not isinstance(env, str):
+        raise ConfigError(f"env must be a gymnasium id or a function that returns an env, got {env!r}")
+    from a3c_ray.envs.suites import reward_threshold  # gymnasium: only now (the CLI's --help stays light)
+
     preset = load_preset(env)
     default_stop_steps = preset.pop("default_stop_steps", GENERIC_STOP_STEPS)
     values: dict[str, Any] = {**preset, **given, "env": env}
     if not stop_at_threshold:
         values.pop("stop_return", None)
     elif "stop_return" not in given:
-        values.setdefault("stop_return", _reward_threshold(env))
+        values.setdefault("stop_return", reward_threshold(env))
     if "stop_steps" not in given and "stop_seconds" not in given:
         values["stop_steps"] = default_stop_steps
     return Config.from_dict(values)
-
-
-def _reward_threshold(env_id: str) -> float | None:
-    import gymnasium as gym
-
-    from a3c_ray.envs.suites import import_env_module
-    from a3c_ray.errors import EnvError
-    try:
-        spec = gym.spec(import_env_module(env_id))
-    except (EnvError, gym.error.Error):  # reported clearly when the env is made
-        return None
-    return None if spec.reward_threshold is None else float(spec.reward_threshold)

@@ -104,3 +104,9 @@ for _obs_name, _obs_space in OBSERVATIONS.items():
         if _id not in gym.registry:
             gym.register(_id, entry_point=SpaceEnv, max_episode_steps=20,
                          kwargs={"observation_space": _obs_space, "action_space": _act_space})
+
+
+def make_short_cartpole(max_episode_steps: int = 100, reward_scale: float = 1.0) -> gym.Env:
+    """An env creator of a user's own: a registered env, with wrappers chosen here."""
+    env = gym.make("CartPole-v1", max_episode_steps=max_episode_steps)
+    return gym.wrappers.TransformReward(env, lambda r: r * reward_scale)

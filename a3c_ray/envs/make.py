@@ -6,6 +6,7 @@ import difflib
 
 import gymnasium as gym
 
+from a3c_ray.envs.creators import find_creator
 from a3c_ray.envs.spaces import ActionCodec, observation_layout
 from a3c_ray.envs.suites import ExtraMissing, import_env_module, prepare
 from a3c_ray.envs.suites import make as make_in_suite
@@ -21,6 +22,11 @@ def make_env(env_id: str, seed: int | None = None, render_mode: str | None = Non
         prepare(bare_id)
     except ExtraMissing as exc:
         raise EnvError(str(exc)) from None
+    creator = find_creator(env_id) if bare_id not in gym.registry else None
+    if creator is not None:
+        env = _created(creator, env_id, render_mode, kwargs or {})
+        check_spaces(env, env_id)
+        return env
     if bare_id not in gym.registry:
         close = difflib.get_close_matches(bare_id, list(gym.registry), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.pprint_registry() for ids"
@@ -36,6 +42,18 @@ def make_env(env_id: str, seed: int | None = None, render_mode: str | None = Non
     check_spaces(env, env_id)
     if seed is not None:
         env.action_space.seed(seed)
+    return env
+
+
+def _created(creator, env_id: str, render_mode: str | None, kwargs: dict) -> gym.Env:
+    """An env from a creator (a3c_ray.envs.creators), checked to be one."""
+    try:
+        env = creator(**kwargs, **({"render_mode": render_mode} if render_mode else {}))
+    except TypeError as exc:
+        raise EnvError(f"env creator {env_id!r} does not take these arguments {sorted(kwargs)}"
+                       f"{' and render_mode' if render_mode else ''} ({_first_line(exc)})") from None
+    if not isinstance(env, gym.Env):
+        raise EnvError(f"env creator {env_id!r} returned a {type(env).__name__}, not a gymnasium.Env")
     return env
 
 

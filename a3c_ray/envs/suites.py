@@ -82,3 +82,13 @@ def make(env_id: str, render_mode: str | None = None, kwargs: dict | None = None
     env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True,
                                           terminal_on_life_loss=False, scale_obs=False)
     return gym.wrappers.FrameStackObservation(env, 4)
+
+
+def reward_threshold(env_id: str) -> float | None:
+    """The env's registered reward_threshold (None without one, or for an id that is not registered: its
+    error comes, clearly, when the env is made)."""
+    try:
+        spec = gym.spec(import_env_module(env_id))
+    except (EnvError, gym.error.Error):  # reported clearly when the env is made
+        return None
+    return None if spec.reward_threshold is None else float(spec.reward_threshold)
