@@ -1,5 +1,7 @@
 """A 2-trial Ray Tune sweep on a tiny budget returns one DataFrame row per trial with our metrics."""
 
+from pathlib import Path
+
 import pytest
 
 
@@ -24,3 +26,74 @@ def test_two_trial_sweep(tmp_path, ray_session):
         assert column in frame.columns, column
     assert (frame["env_steps"] >= 4000).all() and frame["finished"].all()
     assert all(r.checkpoint is not None for r in results)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_pbt_clones_a_trial_with_its_donors_run(tmp_path, ray_session):
+    """Two serial trials (seeds 0 and 1; seed 0 with a learning rate too small to learn). PBT's exploit must
+    replace the weak trial's run by the strong one's: its episodes, evaluations and best weights continue the
+    donor's history, none of its own."""
+    import pandas as pd
+    import torch
+    from ray import tune
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    from a3c_ray.tune import a3c_trainable, trial_resources
+
+    pbt = PopulationBasedTraining(time_attr="training_iteration", perturbation_interval=4, quantile_fraction=0.5,
+                                  hyperparam_mutations={"lr": [2e-3, 3e-3]}, resample_probability=0.0)
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(a3c_trainable, checkpoint_every=4),
+                            trial_resources(workers=1, backend="serial")),
+        param_space={"env": "CartPole-v1", "backend": "serial", "workers": 1, "envs_per_worker": 4,
+                     "stop_steps": 30_000, "report_interval_s": 0.3, "checkpoint_interval_s": 3600,
+                     "eval_interval_steps": 1_000, "eval_episodes": 2, "seed": tune.grid_search([0, 1]),
+                     "lr": tune.sample_from(lambda spec: 1e-7 if spec.config.seed == 0 else 3e-3)},
+        tune_config=tune.TuneConfig(scheduler=pbt, metric="episode_return_mean", mode="max"),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="pbt", verbose=0,
+                                  checkpoint_config=tune.CheckpointConfig(num_to_keep=4)),
+    )
+    results = tuner.fit()
+    assert not results.errors
+    runs = {int(Path(r.path).name.split("seed=")[1][0]): Path(r.path) / "a3c_run" for r in results}  # as started
+    assert list(tmp_path.rglob("pbt_policy_*.txt")), "no exploit happened"
+    weak, strong = (pd.read_csv(runs[s] / "episodes.csv") for s in (0, 1))
+    same = (weak["return"].head(len(strong)).values == strong["return"].head(len(weak)).values).cumprod().sum()
+    assert same >= 20  # the clone's history opens with the donor's episodes (its own seed 0 ones are gone)
+    cloned_at = weak["env_steps"].iloc[same - 1]
+    weak_evals, strong_evals = (pd.read_csv(runs[s] / "evals.csv") for s in (0, 1))
+    inherited = weak_evals[weak_evals["env_steps"] <= cloned_at]
+    assert inherited.equals(strong_evals.head(len(inherited)))  # its evaluations before the clone are the donor's
+    if (runs[0] / "best_checkpoint.pt").is_file():  # its best weights are the best of that history
+        best = torch.load(runs[0] / "best_checkpoint.pt", weights_only=True)["counters"]
+        assert best["eval_return_mean"] == pytest.approx(weak_evals["return_mean"].max())
+
+
+@pytest.mark.timeout(60)
+def test_a_trial_checkpoints_on_its_interval_not_every_report():
+    from a3c_ray.tune import TuneReporter
+
+    reported = []
+
+    class Trainer:  # what the reporter reads of a trainer
+        config = type("C", (), {"checkpoint_interval_s": 3600})()
+        recorder = type("R", (), {"stop": type("S", (), {"solved_at": None})()})()
+        run_dir = Path("/nonexistent")
+
+        def flush(self):
+            reported.append("flush")
+
+    import a3c_ray.tune as module
+
+    calls = []
+    original = module.tune.report
+    module.tune.report = lambda metrics, checkpoint=None: calls.append(checkpoint is not None)
+    try:
+        reporter = TuneReporter()
+        for _ in range(5):
+            reporter(Trainer(), {"env_steps": 1})
+        reporter(Trainer(), {"env_steps": 2}, final=True)
+    finally:
+        module.tune.report = original
+    assert calls == [True, False, False, False, False, True]
