@@ -95,6 +95,18 @@ def test_an_observation_of_the_wrong_shape_is_refused():
         is_batch(np.zeros(3), gym.spaces.Box(-1, 1, (4,)))
 
 
+def exported_actions(path, fmt: str, columns: list, state) -> list[np.ndarray]:
+    """The exported file's outputs (the action; h and c with an LSTM, fed zeros) for the observations' leaves."""
+    state_in = [np.zeros_like(s) for s in state] if state is not None else []
+    if fmt == "torchscript":
+        out = torch.jit.load(str(path))(*[torch.as_tensor(c) for c in [*columns, *state_in]])
+        return [o.numpy() for o in out] if isinstance(out, tuple) else [out.numpy()]
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path))
+    return session.run(None, dict(zip([i.name for i in session.get_inputs()], [*columns, *state_in])))
+
+
 @pytest.mark.parametrize("name", ["cartpole", "dict", "lstm", "image", "minatar"])
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
 def test_an_export_agrees_with_predict_on_a_thousand_observations(runs, tmp_path, name, fmt):
@@ -102,16 +114,7 @@ def test_an_export_agrees_with_predict_on_a_thousand_observations(runs, tmp_path
     path = export_policy(policy, tmp_path / f"policy.{fmt}", fmt)
     batch, columns = observations(policy, 1000)
     expected, state = policy.predict(batch, deterministic=True)
-    state_in = [np.zeros_like(s) for s in state] if state is not None else []
-    if fmt == "torchscript":
-        module = torch.jit.load(str(path))
-        out = module(*[torch.as_tensor(c) for c in [*columns, *state_in]])
-        got = [o.numpy() for o in out] if isinstance(out, tuple) else [out.numpy()]
-    else:
-        import onnxruntime
-
-        session = onnxruntime.InferenceSession(str(path))
-        got = session.run(None, dict(zip([i.name for i in session.get_inputs()], [*columns, *state_in])))
+    got = exported_actions(path, fmt, columns, state)
     assert got[0].shape == expected.shape
     if expected.dtype.kind == "f":
         assert np.allclose(got[0], expected, atol=1e-5)

@@ -126,10 +126,27 @@ CASES = [(obs, "Discrete") for obs in sorted(OBSERVATIONS)] + [("Dict", act) for
                                                                  if act != "Discrete"]
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Each case trained once, without and with an LSTM core (serial, 320 env steps): runs to evaluate and
+    export."""
+    root, cache = tmp_path_factory.mktemp("spaces"), {}
+
+    def run(observation: str, action: str, lstm: bool):
+        key = (observation, action, lstm)
+        if key not in cache:
+            cache[key] = train(tiny_config(root / "-".join(map(str, key)), env=env_id(observation, action),
+                                           stop_steps=320, eval_interval_steps=0, lstm=lstm, lstm_size=16))
+        return cache[key]
+
+    return run
+
+
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("lstm", [False, True], ids=["mlp", "lstm"])
 @pytest.mark.parametrize("observation, action", CASES)
-def test_each_space_trains_and_evaluates_greedily(tmp_path, observation, action):
-    result = train(tiny_config(tmp_path, env=env_id(observation, action), stop_steps=320, eval_interval_steps=0))
+def test_each_space_trains_and_evaluates_greedily(trained, observation, action, lstm):
+    result = trained(observation, action, lstm)
     assert result.summary["env_steps"] >= 320 and result.summary["skipped_updates"] == 0
     assert len(result.episodes) >= 10  # 20-step episodes
     returns = evaluate(result.run_dir, episodes=3)
@@ -137,13 +154,23 @@ def test_each_space_trains_and_evaluates_greedily(tmp_path, observation, action)
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("observation, action", [("Dict", "MultiDiscrete"), ("DictImage", "Discrete"),
-                                                 ("Discrete", "DiscreteStart"), ("Tuple", "Box2d")])
-def test_each_space_trains_with_an_lstm_core(tmp_path, observation, action):
-    result = train(tiny_config(tmp_path, env=env_id(observation, action), stop_steps=320, eval_interval_steps=0,
-                               lstm=True, lstm_size=16))
-    assert result.summary["env_steps"] >= 320 and result.summary["skipped_updates"] == 0
-    assert len(evaluate(result.run_dir, episodes=2)) == 2
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+@pytest.mark.parametrize("lstm", [False, True], ids=["mlp", "lstm"])
+@pytest.mark.parametrize("observation, action", CASES)
+def test_each_space_exports_and_agrees_with_predict(trained, tmp_path, observation, action, lstm, fmt):
+    """The exported file's greedy action equals predict(deterministic=True) on 200 sampled observations."""
+    from test_policy import exported_actions, observations
+
+    from a3c_ray import load_policy
+    from a3c_ray.run.export import export_policy
+
+    policy = load_policy(trained(observation, action, lstm).run_dir)
+    path = export_policy(policy, tmp_path / f"policy.{fmt}", fmt)
+    batch, columns = observations(policy, 200)
+    expected, state = policy.predict(batch, deterministic=True)
+    got = exported_actions(path, fmt, columns, state)
+    assert got[0].shape == expected.shape
+    assert np.allclose(got[0], expected, atol=1e-5) if expected.dtype.kind == "f" else (got[0] == expected).all()
 
 
 def test_a_dict_run_resumes_from_its_checkpoint(tmp_path):
