@@ -8,11 +8,10 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 from space_envs import env_id
 
 import a3c_ray
-from a3c_ray.run.export import example_inputs, export_policy
+from a3c_ray.run.export import export_policy, run_exported, sample_observations
 from conftest import run_cli, tiny_config
 
 pytestmark = pytest.mark.timeout(180)
@@ -32,18 +31,7 @@ def runs(tmp_path_factory):
 
 
 def observations(policy, n, seed=1):
-    """n raw observations as a batch (a Dict of batched leaves for a Dict space), and the leaves as exported."""
-    columns, _ = example_inputs(policy, n, seed)
-    leaves = iter(columns)
-
-    def rebuild(space):
-        if isinstance(space, gym.spaces.Dict):
-            return {key: rebuild(sub) for key, sub in space.spaces.items()}
-        if isinstance(space, gym.spaces.Tuple):
-            return tuple(rebuild(sub) for sub in space.spaces)
-        return next(leaves)
-
-    return rebuild(policy.observation_space), columns
+    return sample_observations(policy, n, seed)
 
 
 def test_predict_takes_one_observation_or_a_batch(runs):
@@ -95,16 +83,8 @@ def test_an_observation_of_the_wrong_shape_is_refused():
         is_batch(np.zeros(3), gym.spaces.Box(-1, 1, (4,)))
 
 
-def exported_actions(path, fmt: str, columns: list, state) -> list[np.ndarray]:
-    """The exported file's outputs (the action; h and c with an LSTM, fed zeros) for the observations' leaves."""
-    state_in = [np.zeros_like(s) for s in state] if state is not None else []
-    if fmt == "torchscript":
-        out = torch.jit.load(str(path))(*[torch.as_tensor(c) for c in [*columns, *state_in]])
-        return [o.numpy() for o in out] if isinstance(out, tuple) else [out.numpy()]
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path))
-    return session.run(None, dict(zip([i.name for i in session.get_inputs()], [*columns, *state_in])))
+def exported_actions(path, fmt, columns, state):
+    return run_exported(path, fmt, columns, state)
 
 
 @pytest.mark.parametrize("name", ["cartpole", "dict", "lstm", "image", "minatar"])

@@ -14,6 +14,7 @@ import copy
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -178,3 +179,32 @@ def _onnx_export(module: nn.Module, inputs: list[torch.Tensor], names: list[str]
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(module, tuple(inputs), str(out), input_names=names, output_names=outputs,
                           dynamic_axes=batch, dynamo=False)
+
+
+def sample_observations(policy: Policy, n: int, seed: int = 0) -> tuple[Any, list[np.ndarray]]:
+    """n sampled raw observations: as predict() takes them (a Dict of batched leaves for a Dict space), and as
+    the exported file takes them (the leaves, in order)."""
+    columns, _ = example_inputs(policy, n, seed)
+    leaves_left = iter(columns)
+
+    def rebuild(space: gym.Space):
+        if isinstance(space, gym.spaces.Dict):
+            return {key: rebuild(sub) for key, sub in space.spaces.items()}
+        if isinstance(space, gym.spaces.Tuple):
+            return tuple(rebuild(sub) for sub in space.spaces)
+        return next(leaves_left)
+
+    return rebuild(policy.observation_space), columns
+
+
+def run_exported(path: str | os.PathLike, fmt: str, columns: list[np.ndarray], state=None) -> list[np.ndarray]:
+    """What an exported file returns (the action; h and c with an LSTM, given `state` or zeros like it) for the
+    observations' leaves: how a deployment calls it, with torch.jit.load or onnxruntime alone."""
+    state_in = [np.zeros_like(s) for s in state] if state is not None else []
+    if fmt == "torchscript":
+        out = torch.jit.load(str(path))(*[torch.as_tensor(c) for c in [*columns, *state_in]])
+        return [o.numpy() for o in out] if isinstance(out, tuple) else [out.numpy()]
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path))
+    return session.run(None, dict(zip([i.name for i in session.get_inputs()], [*columns, *state_in])))
