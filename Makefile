@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: train test bench setup clean
+.PHONY: train test bench bench-own-problem setup clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(TEST_STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python -m pip install -q -e ".[bench]"
 	$(VENV)/bin/python experiments/bench.py $(ARGS)
+
+bench-own-problem: $(STAMP)
+	$(VENV)/bin/python -m pip install -q -e ".[bench]"
+	$(VENV)/bin/python experiments/own_problem.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

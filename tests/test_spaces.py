@@ -196,12 +196,21 @@ def test_the_policy_learns_to_read_its_observation(tmp_path, observation, action
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("env", ["a3c_ray/DictReach-v0", "a3c_ray/MultiDiscreteMatch-v0"])
 @pytest.mark.parametrize("backend", ["ray", "mp"])
-def test_a_dict_observation_and_multidiscrete_action_train_on_the_parallel_backends(tmp_path, backend, ray_session):
-    result = train(tiny_config(tmp_path, env="a3c_ray/DictReach-v0", backend=backend, workers=2,
-                               stop_steps=3_000, eval_interval_steps=0))
+def test_a_dict_observation_and_a_multidiscrete_action_train_on_the_parallel_backends(tmp_path, backend, env,
+                                                                                        ray_session):
+    result = train(tiny_config(tmp_path, env=env, backend=backend, workers=2, stop_steps=3_000,
+                               eval_interval_steps=0))
     assert result.summary["env_steps"] >= 3_000 and result.summary["gradients"] > 0
     assert result.summary["skipped_updates"] == 0
+
+
+@pytest.mark.timeout(120)
+def test_a_dict_run_writes_a_video(trained, tmp_path):
+    gif = tmp_path / "dict.gif"
+    returns = evaluate(trained("DictImage", "MultiBinary", False).run_dir, episodes=1, video=gif)
+    assert len(returns) == 1 and gif.is_file() and gif.stat().st_size > 100
 
 
 def test_the_cli_takes_env_kwargs_and_records_them(tmp_path):
