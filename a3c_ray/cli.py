@@ -54,6 +54,7 @@ def train_command(**options: typing.Any) -> None:
     else:
         config = make_config(stop_at_threshold=stop_at_threshold, **options)
         _start_ray_early(config)
+    config.validate()  # a bad value is reported before torch is imported (~1.5 s)
     from a3c_ray.run.trainer import Trainer
 
     trainer = Trainer(config, resume=resume is not None)

@@ -1,4 +1,7 @@
-"""Envs with spaces a3c_ray does not support, registered on import (used as 'bad_envs:Name-v0')."""
+"""Envs with spaces a3c_ray does not support, or that misbehave, registered on import (used as 'bad_envs:Name-v0')."""
+
+import os
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -50,3 +53,38 @@ def _needs_a_missing_package(**kwargs):
 
 if "MissingDependency-v0" not in gym.registry:
     gym.register("MissingDependency-v0", entry_point=_needs_a_missing_package, max_episode_steps=10)
+
+
+class _SilentFirstWorkerEnv(_SpaceEnv):
+    """Steps hang for good in the first incarnation of worker 1 of a seed-0 run (its envs are seeded 1000 + i, see
+    a3c_ray.core.worker.worker_seed; its replacement's 101000 + i): a worker that never answers. Every other env
+    steps normally."""
+
+    def __init__(self):
+        super().__init__(BOX, spaces.Discrete(2))
+        self.silent = False
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            self.silent = 1000 <= seed < 2000
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        while self.silent:
+            time.sleep(1.0)
+        return super().step(action)
+
+
+class _DiesOnStepEnv(_SpaceEnv):
+    """Its process exits (code 3) at the first step: a worker that comes up, then dies every time."""
+
+    def __init__(self):
+        super().__init__(BOX, spaces.Discrete(2))
+
+    def step(self, action):
+        os._exit(3)
+
+
+for name, entry in [("SilentFirstWorker-v0", _SilentFirstWorkerEnv), ("DiesOnStep-v0", _DiesOnStepEnv)]:
+    if name not in gym.registry:
+        gym.register(name, entry_point=entry, max_episode_steps=10)

@@ -17,7 +17,17 @@ def ray_session():
 
     started = not ray.is_initialized()
     if started:
-        start_local(num_cpus=2, log_to_driver=False)  # as a run starts it: loopback, no metrics threads
+        # Ray's workers inherit the environment of its raylet, started here: with tests/ on their path they import
+        # the 'bad_envs:...' env ids too (Ray hands them the driver's script and working directories, not sys.path)
+        before = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path(__file__).parent), before] if p)
+        try:
+            start_local(num_cpus=2, log_to_driver=False)  # as a run starts it: loopback, no metrics threads
+        finally:
+            if before is None:
+                del os.environ["PYTHONPATH"]
+            else:
+                os.environ["PYTHONPATH"] = before
     yield ray
     if started:
         ray.shutdown()

@@ -102,8 +102,14 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+END_TO_END_IN_THE_QUICK_TIER = {"typo-env", "lr-zero", "unknown-flag", "eval-pickle"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c[0], marks=() if c[0] in END_TO_END_IN_THE_QUICK_TIER
+                                               else pytest.mark.slow) for c in CASES])
 def test_bad_input_gets_one_clear_line(files, case):
+    """The real command, supervisor and child (two interpreters per case, ~2 s): every case in the full suite, a
+    few in the quick tier; the test below checks every message there."""
     _, args, code, words = case
     args = [a.format(root=files, port=free_port()) for a in args]
     done = run_cli(*args)
@@ -116,6 +122,30 @@ def test_bad_input_gets_one_clear_line(files, case):
     assert "pwned" not in done.stdout
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_one_clear_line_in_process(files, case, capfd, monkeypatch):
+    """The same cases through the command line's own handling (a3c_ray.cli._run, what the training child runs) in
+    this process: no interpreter start-up per case."""
+    from a3c_ray import cli
+    from a3c_ray.backends import ray_runtime
+    from a3c_ray.run.trainer import Trainer
+
+    monkeypatch.setattr(ray_runtime, "start_early", lambda config: None)  # never a Ray in the test process
+    monkeypatch.setattr(Trainer, "run", lambda self: pytest.fail("bad input started a run"))
+    _, args, code, words = case
+    args = [a.format(root=files, port=free_port()) for a in args]
+    with pytest.raises(SystemExit) as exited:
+        cli._run(args)
+    out, err = capfd.readouterr()  # the file descriptors: os.system's output too
+    assert exited.value.code == code, (exited.value.code, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("a3c-ray: error: "), err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert "pwned" not in out
+
+
+@pytest.mark.slow
 def test_diverging_run_stops_after_50_non_finite_gradients_with_its_files(tmp_path):
     out = tmp_path / "run"
     done = run_cli("train", "--env", "bad_envs:NanReward-v0", "--backend", "serial", "--workers", "1",
@@ -151,6 +181,7 @@ def default_sigint_in_own_group() -> None:
     os.setpgrp()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("sig,backend,group", [(signal.SIGINT, "mp", False), (signal.SIGTERM, "mp", False),
                                                (signal.SIGHUP, "mp", True), (signal.SIGHUP, "ray", True)],
@@ -191,6 +222,7 @@ a3c_ray.train(a3c_ray.make_config("CartPole-v1", backend="mp", stop_steps=20000,
 """
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_script_without_main_guard_fails_fast_naming_the_fix(tmp_path):
     script = tmp_path / "no_guard.py"

@@ -2,9 +2,8 @@
 
 import dataclasses
 
-from conftest import run_cli
-
 from a3c_ray.config import Config
+from conftest import run_cli
 
 
 def test_train_help_shows_every_default():

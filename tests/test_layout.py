@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from import_graph import PACKAGE, cycles, edges, modules, own_door_imports
 
 MAX_LINES = 250

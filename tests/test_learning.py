@@ -17,8 +17,9 @@ def test_cartpole_return_rises(tmp_path, request, backend):
                          progress_bar=False, out=str(tmp_path / "run"))
     result = train(config)
     first = result.episodes["return"].head(50).mean()
-    assert first < 100  # it started near random
+    assert first < 4 * RANDOM_POLICY_RETURN  # it started near random
     assert result.summary["solved"] and result.summary["stop_reason"] == "solved"
-    assert result.summary["best_eval_return"] >= 300 > 10 * RANDOM_POLICY_RETURN  # the greedy policy
+    assert result.summary["best_eval_return"] >= 300  # the greedy policy, over 10x a random policy's return
     assert result.episodes["return"].tail(100).mean() > 2 * first  # and the sampling policy learned too
-    assert result.progress["updates"].iloc[-1] > 0 and result.progress["policy_lag_max"].max() >= 0
+    # asynchronous: some gradients were computed with weights that others had moved on since (policy lag >= 1)
+    assert result.progress["policy_lag_max"].max() >= 1

@@ -1,6 +1,8 @@
 """The torch.multiprocessing backend: shared optimizer state, worker death handled, no orphans."""
 
+import json
 import os
+import re
 import signal
 import threading
 import time
@@ -57,3 +59,27 @@ def test_killed_worker_is_restarted_within_10s(tmp_path):
     for pid in pids:  # no orphans: every worker process has exited
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_worker_that_keeps_dying_stops_the_run_after_the_restart_cap(tmp_path):
+    """Its env kills the process at the first step (bad_envs): restarted MAX_RESTARTS_PER_WORKER times, then
+    `a3c-ray train` stops with exit code 1 and one error line naming the worker and the cap; its files say so."""
+    from a3c_ray.backends.mp_backend import MAX_RESTARTS_PER_WORKER
+    from conftest import run_cli
+
+    out = tmp_path / "run"
+    start = time.monotonic()
+    done = run_cli("train", "--env", "bad_envs:DiesOnStep-v0", "--backend", "mp", "--workers", "1",
+                   "--envs-per-worker", "2", "--stop-seconds", "120", "--eval-interval-steps", "0",
+                   "--no-progress-bar", "--out", str(out), timeout=150)
+    assert time.monotonic() - start < 100  # it gave up, not the 120 s stop
+    errors = [line for line in done.stderr.splitlines() if line.startswith("a3c-ray: error:")]
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert len(errors) == 1 and re.search(rf"mp worker 0 \(pid \d+\) died with exit code 3 after "
+                                          rf"{MAX_RESTARTS_PER_WORKER} restarts", errors[0]), done.stderr[-3000:]
+    assert done.stderr.count("restarting it") == MAX_RESTARTS_PER_WORKER  # each restart said so
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stop_reason"] == "error" and summary["worker_restarts"] == MAX_RESTARTS_PER_WORKER
+    assert summary["env_steps"] == 0

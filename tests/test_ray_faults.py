@@ -1,5 +1,6 @@
 """Ray backend under worker failures: killed actors are replaced and training still reaches its target."""
 
+import logging
 import os
 import random
 import signal
@@ -8,7 +9,7 @@ import time
 
 import pytest
 
-from a3c_ray import make_config
+from a3c_ray import make_config, train
 from a3c_ray.core.learner import Learner, apply_batch
 from a3c_ray.core.worker import RolloutWorker
 from a3c_ray.run.trainer import Trainer
@@ -67,3 +68,27 @@ def test_run_survives_a_worker_killed_every_few_seconds(tmp_path, ray_session):
     assert summary["solved"], summary
     assert summary["worker_restarts"] >= kills - 1  # the last kill may land as the run ends
     assert trainer.recorder.progress()["worker_restarts"].max() >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_silent_worker_is_replaced_after_the_worker_timeout(tmp_path, ray_session, caplog):
+    """Worker 1's first actor never returns a task (its env's step hangs, see bad_envs); after --worker-timeout-s
+    it is replaced, its replacement trains, and worker 0 trained all along."""
+    timeout = 3.0
+    config = make_config("bad_envs:SilentFirstWorker-v0", workers=2, envs_per_worker=2, rollout_length=8, seed=0,
+                         worker_timeout_s=timeout, stop_seconds=timeout + 9, eval_interval_steps=0,
+                         progress_bar=False, report_interval_s=0.5, out=str(tmp_path / "run"))
+    with caplog.at_level(logging.WARNING, logger="a3c_ray.backends.ray_backend"):
+        result = train(config)
+    s = result.summary
+    assert s["stop_reason"] == "stop_seconds" and s["worker_restarts"] == 1, s
+    warnings = [r.getMessage() for r in caplog.records if "replacing it" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith("Ray worker 1 failed (silent for "), warnings
+    silent_for = float(warnings[0].split("silent for ")[1].split(" s")[0])
+    assert timeout <= silent_for < timeout + 5  # replaced once the timeout had passed, and soon after
+    episodes = result.episodes
+    first, second = episodes[episodes["worker"] == 0], episodes[episodes["worker"] == 1]
+    assert len(second) > 0, "the replacement never trained"
+    assert second["time_s"].min() >= timeout  # nothing ever came from the silent actor
+    assert first["time_s"].min() < timeout and len(first) > len(second)  # worker 0 trained meanwhile

@@ -4,9 +4,9 @@ driver applies first depends on timing."""
 from __future__ import annotations
 
 import pytest
-from conftest import tiny_config
 
 from a3c_ray import train
+from conftest import tiny_config
 
 
 @pytest.mark.timeout(120)

@@ -16,14 +16,16 @@ from gymnasium.vector import AutoresetMode
 from a3c_ray.envs.make import make_env
 from a3c_ray.envs.spaces import ActionCodec, observation_layout
 from a3c_ray.envs.step import StepResult
-from a3c_ray.envs.suites import import_env_module
+from a3c_ray.envs.suites import import_env_module, prepare
 
 
 def has_native_vector(env_id: str) -> bool:
     """True when the env has a numpy vector implementation that resets on the next step."""
     try:
-        spec = gym.spec(import_env_module(env_id))
-    except Exception:  # unknown ids get their clear error from make_env
+        bare = import_env_module(env_id)
+        prepare(bare)  # a fresh worker process: the suite's ids (ALE/...) register here
+        spec = gym.spec(bare)
+    except Exception:  # unknown ids and missing extras get their clear error from make_env
         return False
     entry = spec.vector_entry_point
     return isinstance(entry, str) and entry.startswith(NATIVE)
