@@ -70,10 +70,11 @@ def batched_ceiling(env_id: str, seconds: float, n: int = 32) -> float | None:
         group.close()
         return None
     space = group.action_space
+    discrete = isinstance(space, gym.spaces.Discrete)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        actions = rng.integers(0, space.n, n) if group.discrete else rng.uniform(space.low, space.high, (n, 1))
-        result = group.step(actions.astype(np.float32) if not group.discrete else actions)
+        actions = rng.integers(0, space.n, n) if discrete else rng.uniform(space.low, space.high, (n, 1))
+        result = group.step(actions if discrete else actions.astype(np.float32))
         steps += n if result.valid is None else int(result.valid.sum())
     return steps / (time.perf_counter() - start)
 

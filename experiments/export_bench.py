@@ -41,7 +41,7 @@ def measure(name: str, env: str, overrides: dict, out: Path) -> list[dict]:
     expected, state = policy.predict(batch, deterministic=True)
     rows = []
     for fmt in ("torchscript", "onnx"):
-        path = export_policy(policy, out / f"{name.split()[0].replace('/', '_')}.{fmt}", fmt)
+        path = export_policy(policy, out / "runs" / f"{name.split()[0].replace('/', '_')}.{fmt}", fmt)
         got = run_exported(path, fmt, columns, state)[0]
         agree = np.isclose(got, expected, atol=1e-5) if expected.dtype.kind == "f" else got == expected
         agree = agree.reshape(len(expected), -1).all(axis=1)

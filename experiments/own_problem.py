@@ -12,6 +12,7 @@ episodes, within a budget of seconds, and evaluated greedily too. Writes runs.cs
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -77,6 +78,8 @@ def greedy(model, env_id: str, kwargs: dict | None) -> float:
         total, done = 0.0, False
         while not done:
             action, _ = model.predict(obs, deterministic=True)
+            if isinstance(env.action_space, gym.spaces.Discrete):
+                action = int(action)  # SB3 hands back a 0-d array; FrozenLake indexes a dict with it
             obs, reward, terminated, truncated, _ = env.step(action)
             total, done = total + float(reward), terminated or truncated
         returns.append(total)
@@ -84,7 +87,8 @@ def greedy(model, env_id: str, kwargs: dict | None) -> float:
 
 
 def notes(group: pd.DataFrame) -> str:
-    return "; ".join(sorted({n for n in group["note"].fillna("") if n}))
+    """The runs' distinct errors, the values in them left out (SB3 sends 0..n-1, whatever the space's start)."""
+    return "; ".join(sorted({re.sub(r"array\(\[[^]]*\]\)", "[...]", n) for n in group["note"].fillna("") if n}))
 
 
 def main() -> None:
@@ -104,6 +108,10 @@ def main() -> None:
                     print(rows[-1], flush=True)
     runs = pd.DataFrame(rows)
     atomic_write_text(out / "runs.csv", runs.to_csv(index=False))
+    render(runs, out)
+
+
+def render(runs: pd.DataFrame, out: Path) -> None:
     text = table(runs, ["env", "system"], {
         "solved": share("solved"), "training s to solved": ("time_to_solve_s", ".1f"),
         "env steps to solved": ("env_steps_to_solve", ",.0f"), "env steps run": ("env_steps", ",.0f"),
