@@ -92,6 +92,8 @@ class Config:
                                  "(one more version of policy lag)", default=1)
     batch_gradients: bool = _doc("Ray: apply every gradient that has arrived as one optimizer step (their mean); "
                                  "--no-batch-gradients: one step per gradient, as in the A3C paper", default=True)
+    sync: bool = _doc("synchronous A2C: each update waits for one gradient from every worker, all computed with the "
+                      "same weights, and applies their mean (Ray and serial; mp is Hogwild)", default=False)
     node_aggregators: bool | None = _doc("Ray: one actor per node adds up its workers' gradients and forwards the "
                                          "sum (default: on from 64 workers)", default=None)
     ray_metrics: bool = _doc("Ray started locally: run Ray's metrics exporter and dashboard (on 127.0.0.1); off by "
@@ -169,6 +171,10 @@ class Config:
             raise ConfigError(f"--keep-checkpoints must be an integer >= 0, got {self.keep_checkpoints!r}")
         if self.max_policy_lag is not None and self.max_policy_lag < 0:
             raise ConfigError(f"--max-policy-lag must be >= 0, got {self.max_policy_lag!r}")
+        if self.sync and (self.backend == "mp" or self.node_aggregators):
+            raise ConfigError("--sync waits for every worker's gradient on the same weights: mp's workers step the "
+                              "shared model themselves (Hogwild), and node aggregators forward whatever has arrived; "
+                              "use --backend ray (without --node-aggregators) or serial")
         if self.node_aggregators and not self.batch_gradients:
             raise ConfigError("--node-aggregators forwards sums of gradients, so it needs --batch-gradients; drop "
                               "--no-batch-gradients or add --no-node-aggregators")

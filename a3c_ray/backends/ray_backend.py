@@ -20,6 +20,7 @@ import ray
 
 from a3c_ray.backends.ray_routes import READY_TIMEOUT_S, DirectTasks, NodeAggregators
 from a3c_ray.backends.ray_runtime import check_reachable, connect, first_line, shutdown_local
+from a3c_ray.backends.ray_sync import SyncRounds
 from a3c_ray.backends.ray_workers import WorkerHandle, new_rollout_worker
 from a3c_ray.config import Config
 from a3c_ray.core.gradient_batch import GradientBatch, Update
@@ -44,8 +45,9 @@ class RayBackend:
     def __init__(self, config: Config, learner: Learner, make_worker=new_rollout_worker):
         self.config, self.learner, self.make_worker = config, learner, make_worker
         aggregate = config.node_aggregators if config.node_aggregators is not None else \
-            config.workers >= AGGREGATE_FROM_WORKERS
-        self.route: DirectTasks | NodeAggregators = NodeAggregators(self) if aggregate else DirectTasks(self)
+            config.workers >= AGGREGATE_FROM_WORKERS and not config.sync
+        self.route: DirectTasks | NodeAggregators | SyncRounds = SyncRounds(self) if config.sync else \
+            NodeAggregators(self) if aggregate else DirectTasks(self)
         self.restarts = 0
         self.workers: list[WorkerHandle | None] = []  # None: not created yet
         self.incarnations = [0] * config.workers
@@ -104,6 +106,10 @@ class RayBackend:
         """Workers that are up (the others are starting, or being replaced)."""
         return len(self.workers) - len(self.starting) - len(self.unborn)
 
+    def up_workers(self) -> list[int]:
+        """Indices of the workers that are up (not starting, not yet created)."""
+        return [i for i, w in enumerate(self.workers) if w is not None and i not in self.starting]
+
     @property
     def nodes(self) -> int:
         """Distinct nodes the started workers run on."""
@@ -123,6 +129,7 @@ class RayBackend:
                 continue
             self.route.receive(source, result, sent, batch)
             returned.append(source)
+        self.route.finish(batch)
         updates = [apply_batch(self.learner, batch, self.config.max_policy_lag)] if len(batch) else []
         for source in returned:
             if source not in self.replaced:  # a replacement has its calls already

@@ -1,7 +1,8 @@
 """How tasks reach the Ray backend's workers, chosen once at start: the driver sends each worker its tasks
-(`DirectTasks`), or one aggregator actor per node does and forwards their sum (`NodeAggregators`).
+(`DirectTasks`), or one aggregator actor per node does and forwards their sum (`NodeAggregators`); with --sync,
+rounds on the same weights (ray_sync.SyncRounds).
 
-Both answer the same questions for the backend's one loop: what to do when a worker comes up, when a result comes
+Each answers the same questions for the backend's one loop: what to do when a worker comes up, when a result comes
 back, when a source fails or falls silent, and what to send next. A "source" is whatever a pending call was sent
 to: a worker index (direct), or a node id (aggregated).
 """
@@ -33,8 +34,12 @@ class Fleet(Protocol):
     last_heard: dict  # source -> when it last returned
     starting: dict  # worker index -> its ready() call
     replaced: set  # sources replaced during this poll
+    booting: set  # workers not up for the first time yet
+    start_deadline: float  # when the backend stops waiting for them
 
     def submit_tasks(self, index: int, count: int) -> None: ...
+
+    def up_workers(self) -> list[int]: ...
 
     def weights_arg(self) -> object: ...
 
@@ -67,6 +72,9 @@ class DirectTasks:
     def receive(self, source: int, result: Any, sent: float, batch: GradientBatch) -> None:
         result.metrics["round_trip_s"] = self.fleet.last_heard[source] - sent
         batch.add(result)
+
+    def finish(self, batch: GradientBatch) -> None:
+        pass  # whatever arrived is applied
 
     def failed(self, source: int, reason: object) -> None:
         self.fleet.replace(source, reason)
@@ -153,6 +161,9 @@ class NodeAggregators:
         batch.merge(result.batch)
         for index, reason in result.failed.items():
             self.fleet.replace(index, reason)
+
+    def finish(self, batch: GradientBatch) -> None:
+        pass
 
     def failed(self, source: str, reason: object) -> None:
         """A lost aggregator: each of its workers is asked where it is; one that answers goes to a (new)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from a3c_ray.config import Config
-from a3c_ray.core.gradient_batch import Update
+from a3c_ray.core.gradient_batch import GradientBatch, Update
 from a3c_ray.core.learner import Learner, apply_batch
 from a3c_ray.core.worker import RolloutWorker
 
@@ -29,10 +29,14 @@ class SerialBackend:
         self.workers = [RolloutWorker(self.config, i) for i in range(self.config.workers)]
 
     def poll(self, timeout: float) -> list[Update]:
+        """One worker's gradient in turn; with --sync, one from every worker on the same weights, their mean."""
+        weights = self.learner.weights()
+        if self.config.sync:
+            batch = GradientBatch.of(*[worker.compute_gradients(weights) for worker in self.workers])
+            return [apply_batch(self.learner, batch, self.config.max_policy_lag)]
         worker = self.workers[self.turn % len(self.workers)]
         self.turn += 1
-        return [apply_batch(self.learner, worker.compute_gradients(self.learner.weights()),
-                              self.config.max_policy_lag)]
+        return [apply_batch(self.learner, worker.compute_gradients(weights), self.config.max_policy_lag)]
 
     def stop(self) -> None:
         for worker in self.workers:
