@@ -6,6 +6,12 @@ They live apart from the modules that raise them so the CLI can catch them witho
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception as one line: the first line of its message, or its type's name when it has none."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class ConfigError(ValueError):
     """A setting has a value that cannot work; the message names it and the fix."""
 

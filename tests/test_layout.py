@@ -58,5 +58,6 @@ def test_import_a3c_ray_pulls_in_neither_gymnasium_nor_torch():
 
 def test_an_aggregator_unpickles_a_gradient_batch_without_torch():
     loaded = imported_by("import a3c_ray.core, a3c_ray.envs, a3c_ray.backends.ray_aggregator, pickle; "
-                         "from a3c_ray.core.gradient_batch import GradientBatch; pickle.loads(pickle.dumps(GradientBatch()))")
+                         "from a3c_ray.core.gradient_batch import GradientBatch; "
+                         "pickle.loads(pickle.dumps(GradientBatch()))")
     assert "ray" in loaded and "torch" not in loaded

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli, tiny_config
 
 from a3c_ray import train
 from a3c_ray.errors import ConfigError
+from conftest import run_cli, tiny_config
 
 
 def check_rounds(result, workers: int) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import ray
 
 from a3c_ray.core.gradient_batch import GradientBatch
+from a3c_ray.errors import first_line
 
 COLLECT_WAIT_S = 1.0  # a collect call with nothing to hand over returns after this long (the driver's heartbeat)
 
@@ -77,7 +78,7 @@ class GradientAggregator:
         except asyncio.TimeoutError:
             self._drop(index, f"silent for {self.worker_timeout_s:.0f} s")
         except Exception as exc:  # a dead actor, a lost node, an exception in the env: the driver replaces it
-            self._drop(index, (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            self._drop(index, first_line(exc))
 
     def _drop(self, index: int, reason: str) -> None:
         self.loops.pop(index, None)

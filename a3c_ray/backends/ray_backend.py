@@ -19,13 +19,13 @@ import time
 import ray
 
 from a3c_ray.backends.ray_routes import READY_TIMEOUT_S, DirectTasks, NodeAggregators
-from a3c_ray.backends.ray_runtime import check_reachable, connect, first_line, shutdown_local
+from a3c_ray.backends.ray_runtime import check_reachable, connect, shutdown_local
 from a3c_ray.backends.ray_sync import SyncRounds
 from a3c_ray.backends.ray_workers import WorkerHandle, new_rollout_worker
 from a3c_ray.config import Config
 from a3c_ray.core.gradient_batch import GradientBatch, Update
 from a3c_ray.core.learner import Learner, apply_batch
-from a3c_ray.errors import BackendError
+from a3c_ray.errors import BackendError, first_line
 
 GET_TIMEOUT_S = 60.0
 # Below this size weights travel inside each task (Ray inlines small arguments): measured here, that beats a

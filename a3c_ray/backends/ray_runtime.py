@@ -26,7 +26,7 @@ import ray
 from ray._private import ray_constants
 
 from a3c_ray.config import Config
-from a3c_ray.errors import ConfigError
+from a3c_ray.errors import ConfigError, first_line
 from a3c_ray.plumbing.spawn import reenter
 
 CONNECT_TIMEOUT_S = 5.0
@@ -171,6 +171,3 @@ def check_reachable(address: str | None) -> None:
                           "`ray start --head`, or unset --address/RAY_ADDRESS to run locally") from None
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from a3c_ray.envs.spaces import ObsLayout
+from a3c_ray.envs.spaces import ObsLayout, channels_last
 from a3c_ray.errors import ConfigError
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU,
@@ -39,11 +39,6 @@ def mlp(sizes: list[int], activation: type[nn.Module], out_gain: float = np.sqrt
         elif last is not None:
             layers.append(last())
     return nn.Sequential(*layers)
-
-
-def channels_last(shape: tuple[int, ...]) -> bool:
-    """HWC when the last axis is the smaller end (84x84x3, MinAtar's 10x10x4), else CHW (4x84x84)."""
-    return shape[-1] < shape[0]
 
 
 def make_encoder(layout: ObsLayout, config) -> tuple[nn.Module | None, int]:

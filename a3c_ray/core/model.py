@@ -36,6 +36,7 @@ GSDE_EPS = 1e-6  # added to the variance, as SB3
 class ActorCritic(nn.Module):
     def __init__(self, observation_space, action_space, config: Config):
         super().__init__()
+        self.observation_space, self.action_space = observation_space, action_space  # what it was built for
         self.dist: Distribution = distribution_for(action_space)
         act, ortho = ACTIVATIONS[config.activation], config.ortho_init
         encoder, features = make_encoder(observation_layout(observation_space, config.env), config)

@@ -10,7 +10,7 @@ from a3c_ray.envs.creators import find_creator
 from a3c_ray.envs.spaces import ActionCodec, observation_layout
 from a3c_ray.envs.suites import ExtraMissing, import_env_module, prepare
 from a3c_ray.envs.suites import make as make_in_suite
-from a3c_ray.errors import EnvError
+from a3c_ray.errors import EnvError, first_line
 
 
 def make_env(env_id: str, seed: int | None = None, render_mode: str | None = None,
@@ -34,11 +34,11 @@ def make_env(env_id: str, seed: int | None = None, render_mode: str | None = Non
     try:
         env = make_in_suite(bare_id, render_mode, kwargs or {})
     except gym.error.DependencyNotInstalled as exc:
-        raise EnvError(f"env {env_id!r} needs a package that is not installed: {_first_line(exc)}") from None
+        raise EnvError(f"env {env_id!r} needs a package that is not installed: {first_line(exc)}") from None
     except TypeError as exc:
         if not kwargs:
             raise
-        raise EnvError(f"env {env_id!r} does not take --env-kwargs {kwargs} ({_first_line(exc)})") from None
+        raise EnvError(f"env {env_id!r} does not take --env-kwargs {kwargs} ({first_line(exc)})") from None
     check_spaces(env, env_id)
     if seed is not None:
         env.action_space.seed(seed)
@@ -51,7 +51,7 @@ def _created(creator, env_id: str, render_mode: str | None, kwargs: dict) -> gym
         env = creator(**kwargs, **({"render_mode": render_mode} if render_mode else {}))
     except TypeError as exc:
         raise EnvError(f"env creator {env_id!r} does not take these arguments {sorted(kwargs)}"
-                       f"{' and render_mode' if render_mode else ''} ({_first_line(exc)})") from None
+                       f"{' and render_mode' if render_mode else ''} ({first_line(exc)})") from None
     if not isinstance(env, gym.Env):
         raise EnvError(f"env creator {env_id!r} returned a {type(env).__name__}, not a gymnasium.Env")
     return env
@@ -61,8 +61,3 @@ def check_spaces(env: gym.Env, env_id: str) -> None:
     """Refuse, in one line each, an observation or action space the core cannot handle."""
     observation_layout(env.observation_space, env_id)
     ActionCodec(env.action_space, env_id=env_id)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -30,13 +30,17 @@ SUPPORTED_OBS = "Box (any rank), Discrete, MultiDiscrete, MultiBinary, and Dict/
 SUPPORTED_ACTIONS = "Discrete, MultiDiscrete, MultiBinary or Box (any shape); Dict/Tuple actions are not supported"
 
 
+def channels_last(shape: tuple[int, ...]) -> bool:
+    """HWC when the last axis is the smaller end (84x84x3, MinAtar's 10x10x4), else CHW (4x84x84)."""
+    return shape[-1] < shape[0]
+
+
 def is_image(space: gym.Space) -> bool:
     if not isinstance(space, gym.spaces.Box) or len(space.shape) != 3:
         return False
     if np.dtype(space.dtype) not in (np.uint8, np.bool_):
         return False
-    hwc = space.shape[-1] < space.shape[0]
-    sides = space.shape[:2] if hwc else space.shape[1:]
+    sides = space.shape[:2] if channels_last(space.shape) else space.shape[1:]
     return min(sides) >= MIN_IMAGE_SIDE
 
 

@@ -95,11 +95,7 @@ def unbatch(observation: Any, space: gym.Space) -> list:
 def load_policy(path: str | os.PathLike, which: str = "best", seed: int = 0) -> Policy:
     """The Policy in a run directory (its best-evaluated checkpoint; which="last": its latest) or a checkpoint
     file. Loading never runs code from the file (torch.load with weights_only=True)."""
-    from a3c_ray.envs.make import make_env
     from a3c_ray.run.evaluation import load_model
 
-    model, normalizer, config = load_model(path, which)
-    env = make_env(config.env, kwargs=config.env_kwargs)
-    spaces = env.observation_space, env.action_space
-    env.close()
-    return Policy(model, normalizer, config, *spaces, seed=seed)
+    model, normalizer, config = load_model(path, which)  # made the env once, for the model's spaces
+    return Policy(model, normalizer, config, model.observation_space, model.action_space, seed=seed)
