@@ -68,7 +68,8 @@ def test_pbt_clones_a_trial_with_its_donors_run(tmp_path, ray_session):
     cloned_at = weak["env_steps"].iloc[same - 1]
     weak_evals, strong_evals = (pd.read_csv(runs[s] / "evals.csv") for s in (0, 1))
     inherited = weak_evals[weak_evals["env_steps"] <= cloned_at]
-    assert inherited.equals(strong_evals.head(len(inherited)))  # its evaluations before the clone are the donor's
+    donors = strong_evals.head(len(inherited))  # its evaluations before the clone (if any) are the donor's
+    assert inherited.values.tolist() == donors.values.tolist()  # values: an empty frame's dtypes may differ
     if (runs[0] / "best_checkpoint.pt").is_file():  # its best weights are the best of that history
         best = torch.load(runs[0] / "best_checkpoint.pt", weights_only=True)["counters"]
         assert best["eval_return_mean"] == pytest.approx(weak_evals["return_mean"].max())
