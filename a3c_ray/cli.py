@@ -61,8 +61,9 @@ def train_command(**options: typing.Any) -> None:
     report_run_dir(trainer.run_dir)
     try:
         s = trainer.run().summary
-        solved = f"solved in {s['time_to_solve_s']:.1f} s ({s['env_steps_to_solve']} env steps)" if s["solved"] \
-            else f"not solved ({s['stop_reason']})"
+        unit = " simulated s" if config.backend == "virtual" else " s"
+        solved = f"solved in {s['time_to_solve_s']:.1f}{unit} ({s['env_steps_to_solve']} env steps)" \
+            if s["solved"] else f"not solved ({s['stop_reason']})"
         typer.echo(f"{config.env}: {solved}; 100-episode return mean {s['episode_return_mean']:.1f}, "
                    f"{s['env_steps_per_s']:.0f} env steps/s, start-up {s['startup_s']:.1f} s. Run: {trainer.run_dir}")
     finally:  # every file is written by now; a crash in Ray's teardown leaves its report in the run directory

@@ -68,8 +68,8 @@ STOP_AT_THRESHOLD = inspect.Parameter(
 
 
 def parse_text_options(options: dict[str, typing.Any]) -> None:
-    """--hidden-sizes "64,64" (and the actor's and critic's) and --env-kwargs '{...}' into the Config's types, in
-    place."""
+    """--hidden-sizes "64,64" (and the actor's and critic's), --env-kwargs '{...}' and --virtual '{...}' into the
+    Config's types, in place."""
     for name in ("hidden_sizes", "actor_sizes", "critic_sizes"):
         if options.get(name) is not None:
             try:
@@ -77,8 +77,9 @@ def parse_text_options(options: dict[str, typing.Any]) -> None:
             except ValueError:
                 flag = name.replace("_", "-")
                 raise ConfigError(f"--{flag} must be integers like 64,64, got {options[name]!r}") from None
-    if options.get("env_kwargs") is not None:
-        options["env_kwargs"] = _json_object("--env-kwargs", options["env_kwargs"])
+    for name in ("env_kwargs", "virtual"):
+        if options.get(name) is not None:
+            options[name] = _json_object(f"--{name.replace('_', '-')}", options[name])
 
 
 def _json_object(flag: str, text: str) -> dict:

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from a3c_ray.config_checks import ACTIVATIONS, check_config
 from a3c_ray.errors import ConfigError
 from a3c_ray.presets import load_preset
 
-BACKENDS = ("ray", "mp", "serial")
-OPTIMIZERS = ("adam", "rmsprop")
-ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu", "leaky_relu")
-LR_SCHEDULES = ("constant", "linear")
-GRAD_DTYPES = ("float32", "bfloat16")
 GENERIC_STOP_STEPS = 2_000_000
+TUNED_WORKERS = 2
 
 
 def _doc(text: str, **kwargs: Any) -> Any:
@@ -31,7 +27,9 @@ class Config:
     env: str = _doc("gymnasium env id, or 'module:Env-v0' to import your own registration", default="CartPole-v1")
     env_kwargs: dict[str, Any] | None = _doc("keyword arguments for gymnasium.make, as JSON on the command line "
                                              "(e.g. '{\"is_slippery\": false}')", default=None)
-    backend: str = _doc("execution backend: ray, mp (torch.multiprocessing Hogwild) or serial", default="ray")
+    backend: str = _doc("execution backend: ray, mp (torch.multiprocessing Hogwild), serial, or virtual (--workers "
+                         "simulated in one process on a simulated clock: learning at scale on a small machine)",
+                         default="ray")
     workers: int = _doc("rollout workers (one CPU each)", default=2)
     envs_per_worker: int = _doc("envs each worker steps together with one batched forward", default=8)
     native_vector_env: bool = _doc("step the envs with a batched numpy version when the env has one (CartPole's "
@@ -70,6 +68,9 @@ class Config:
                       "its size depends on the state and it is smooth in time; --log-std-init sets the log std of "
                       "that map's weights", default=False)
     lr_schedule: str = _doc("constant, or linear: the learning rate falls to 0 at --stop-steps", default="constant")
+    lr_per_update: str = _doc("each update's learning rate: constant; lag, divided by the mean policy lag of its "
+                              "gradients (at least 1; Zhang et al. 2016); or sqrt-batch, times the square root of "
+                              "their count", default="constant")
     normalize_obs: bool = _doc("running mean/std observation normalisation", default=True)
     normalize_reward: bool = _doc("scale rewards by the running std of the discounted return", default=True)
     normalize_advantage: bool = _doc("standardise advantages within each gradient batch", default=False)
@@ -79,6 +80,9 @@ class Config:
     eval_interval_steps: int = _doc("evaluate the greedy policy every this many env steps, in a process of its own, "
                                     "and keep the best weights in best_checkpoint.pt; 0 turns it off", default=25_000)
     eval_episodes: int = _doc("episodes in each greedy evaluation", default=10)
+    eval_blocking: bool = _doc("training waits for each evaluation (as SB3's EvalCallback): every one lands on the "
+                               "--eval-interval-steps grid, so env steps to solve are reproducible (always so with "
+                               "--backend virtual)", default=False)
     stop_on_eval: bool = _doc("judge --stop-return on the greedy evaluation (so a solved run leaves a policy that "
                               "works); --no-stop-on-eval: on the training episodes", default=True)
     stop_steps: int | None = _doc("stop after this many env steps", default=None)
@@ -88,6 +92,8 @@ class Config:
     address: str | None = _doc("Ray cluster address; default starts Ray locally (RAY_ADDRESS also works)", default=None)
     max_policy_lag: int | None = _doc("drop gradients computed with weights more than this many versions old",
                                       default=None)
+    wait_for_workers: bool = _doc("Ray: training starts once every worker is up (default: with the first, the "
+                                  "others joining as they come up)", default=False)
     tasks_per_worker: int = _doc("Ray: rollout tasks queued at each worker; 2 hides the driver round trip "
                                  "(one more version of policy lag)", default=1)
     batch_gradients: bool = _doc("Ray: apply every gradient that has arrived as one optimizer step (their mean); "
@@ -96,6 +102,9 @@ class Config:
                       "same weights, and applies their mean (Ray and serial; mp is Hogwild)", default=False)
     node_aggregators: bool | None = _doc("Ray: one actor per node adds up its workers' gradients and forwards the "
                                          "sum (default: on from 64 workers)", default=None)
+    virtual: dict[str, Any] | None = _doc("--backend virtual: the simulated cluster, as JSON over the measured "
+                                          "defaults (task_ms, task_cv, latency_ms, node_size, ...; docs/scaling.md)",
+                                          default=None)
     ray_metrics: bool = _doc("Ray started locally: run Ray's metrics exporter and dashboard (on 127.0.0.1); off by "
                              "default. A cluster given by --address keeps its own settings", default=False)
     grad_dtype: str = _doc("float32, or bfloat16: gradients sent as bfloat16 (half the bytes; ~3 significant "
@@ -112,75 +121,7 @@ class Config:
 
     def validate(self) -> "Config":
         """Raise ConfigError on the first value that cannot work; return self for chaining."""
-        positive_ints = ("workers", "envs_per_worker", "rollout_length", "tasks_per_worker", "lstm_size")
-        for name in positive_ints:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"--lr must be > 0, got {self.lr!r}")
-        if not self.optimizer_eps > 0:
-            raise ConfigError(f"--optimizer-eps must be > 0, got {self.optimizer_eps!r}")
-        for name in ("gamma", "gae_lambda"):
-            value = getattr(self, name)
-            if not 0 < value <= 1:
-                raise ConfigError(f"--{_flag(name)} must be in (0, 1], got {value!r}")
-        for name in ("entropy_coef", "value_coef", "max_grad_norm"):
-            value = getattr(self, name)
-            if not value >= 0:
-                raise ConfigError(f"--{_flag(name)} must be >= 0, got {value!r}")
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.grad_dtype not in GRAD_DTYPES:
-            raise ConfigError(f"--grad-dtype must be one of {', '.join(GRAD_DTYPES)}, got {self.grad_dtype!r}")
-        if self.grad_dtype != "float32" and self.backend != "ray":
-            raise ConfigError(f"--grad-dtype {self.grad_dtype} only applies to --backend ray (mp and serial hand "
-                              "gradients over in memory); drop it or use --backend ray")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
-        if self.lr_schedule == "linear" and self.stop_steps is None:
-            raise ConfigError("--lr-schedule linear decays to 0 at --stop-steps; give --stop-steps")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(f"--activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        for name in ("hidden_sizes", "actor_sizes", "critic_sizes"):
-            sizes = getattr(self, name)
-            if (sizes is not None or name == "hidden_sizes") and (
-                    not sizes or any(not isinstance(h, int) or h < 1 for h in sizes)):
-                raise ConfigError(f"--{_flag(name)} must be positive integers like 64,64, got {sizes!r}")
-        if self.encoder is not None and (":" not in self.encoder or self.encoder.startswith(":")):
-            raise ConfigError(f"--encoder must name a class as 'module:Class', got {self.encoder!r}")
-        if self.env_kwargs is not None and not isinstance(self.env_kwargs, dict):
-            raise ConfigError(f"--env-kwargs must be a JSON object like '{{\"is_slippery\": false}}', got "
-                              f"{self.env_kwargs!r}")
-        if self.stop_steps is not None and self.stop_steps < 1:
-            raise ConfigError(f"--stop-steps must be a positive integer, got {self.stop_steps!r}")
-        if self.stop_seconds is not None and not self.stop_seconds > 0:
-            raise ConfigError(f"--stop-seconds must be > 0, got {self.stop_seconds!r}")
-        if self.stop_return is not None and not math.isfinite(self.stop_return):
-            raise ConfigError(f"--stop-return must be a finite number, got {self.stop_return!r}")
-        if self.stop_return is None and self.stop_steps is None and self.stop_seconds is None:
-            raise ConfigError("no stop criterion: give --stop-return, --stop-steps or --stop-seconds")
-        if not isinstance(self.eval_interval_steps, int) or self.eval_interval_steps < 0:
-            raise ConfigError(f"--eval-interval-steps must be an integer >= 0 (0: no evaluation), got "
-                              f"{self.eval_interval_steps!r}")
-        if not isinstance(self.eval_episodes, int) or self.eval_episodes < 1:
-            raise ConfigError(f"--eval-episodes must be a positive integer, got {self.eval_episodes!r}")
-        if not isinstance(self.keep_checkpoints, int) or self.keep_checkpoints < 0:
-            raise ConfigError(f"--keep-checkpoints must be an integer >= 0, got {self.keep_checkpoints!r}")
-        if self.max_policy_lag is not None and self.max_policy_lag < 0:
-            raise ConfigError(f"--max-policy-lag must be >= 0, got {self.max_policy_lag!r}")
-        if self.sync and (self.backend == "mp" or self.node_aggregators):
-            raise ConfigError("--sync waits for every worker's gradient on the same weights: mp's workers step the "
-                              "shared model themselves (Hogwild), and node aggregators forward whatever has arrived; "
-                              "use --backend ray (without --node-aggregators) or serial")
-        if self.node_aggregators and not self.batch_gradients:
-            raise ConfigError("--node-aggregators forwards sums of gradients, so it needs --batch-gradients; drop "
-                              "--no-batch-gradients or add --no-node-aggregators")
-        for name in ("report_interval_s", "checkpoint_interval_s", "worker_timeout_s"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)!r}")
+        check_config(self)
         return self
 
     @property
@@ -208,12 +149,17 @@ class Config:
         return cls.from_dict(json.loads(text))
 
 
-def _flag(name: str) -> str:
-    return name.replace("_", "-")
+def envs_per_worker_for(envs: int, workers: int) -> int:
+    """The default envs per worker at `workers`: the tuned `envs` (presets and defaults were tuned with
+    TUNED_WORKERS workers) divided so that all workers together step as many envs as the tuned run did, at
+    least 1 each. Each update then holds about as many samples at 64 workers as at 2, and learns as far per
+    env step (experiments/scaling.py, docs/scaling.md)."""
+    return envs if workers <= TUNED_WORKERS else max(1, round(envs * TUNED_WORKERS / workers))
 
 
 def make_config(env: str | Callable, stop_at_threshold: bool = True, **overrides: Any) -> Config:
-    """Config for `env`: generic defaults, then the env's preset, then `overrides` (None means not given).
+    """Config for `env`: generic defaults, then the env's preset, then `overrides` (None means not given); envs
+    per worker, unless given, follow the worker count (envs_per_worker_for).
 
     `env` is a gymnasium id ('module:Env-v0' imports your registration), or a creator: a module-level function
     that returns an env, or a functools.partial of one with keyword arguments (see a3c_ray.envs.creators).
@@ -241,4 +187,8 @@ def make_config(env: str | Callable, stop_at_threshold: bool = True, **overrides
         values.setdefault("stop_return", reward_threshold(env))
     if "stop_steps" not in given and "stop_seconds" not in given:
         values["stop_steps"] = default_stop_steps
+    if "envs_per_worker" not in given:
+        defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+        values["envs_per_worker"] = envs_per_worker_for(values.get("envs_per_worker", defaults["envs_per_worker"]),
+                                                        values.get("workers", defaults["workers"]))
     return Config.from_dict(values)

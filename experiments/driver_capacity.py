@@ -27,7 +27,8 @@ import ray
 import torch
 
 from a3c_ray import make_config
-from a3c_ray.backends.ray_backend import AGGREGATE_FROM_WORKERS, INLINE_WEIGHTS_BYTES, RayBackend
+from a3c_ray.backends.protocol import AGGREGATE_FROM_WORKERS
+from a3c_ray.backends.ray_backend import INLINE_WEIGHTS_BYTES, RayBackend
 from a3c_ray.backends.simulated import SimulatedWorkers
 from a3c_ray.core.learner import Learner
 from a3c_ray.plumbing.atomic import atomic_write_text

@@ -1,5 +1,6 @@
 """Execution backends: transport only. Each runs the core's RolloutWorker and Learner; how gradients and weights
-travel is all that differs (Ray actors, torch.multiprocessing's shared memory, or turns in one process).
+travel is all that differs (Ray actors, torch.multiprocessing's shared memory, or turns in one process), or, in
+the virtual backend, a cluster simulated in one process.
 
 The verbs every backend speaks are in `protocol`; `make_backend` picks one by --backend. Nothing here is
 imported by the backends themselves, and nothing heavy is imported here: a node aggregator unpickles a
@@ -25,6 +26,10 @@ def make_backend(config: Config, learner: Learner) -> Backend:
         from a3c_ray.backends.mp_backend import MultiprocessingBackend
 
         return MultiprocessingBackend(config, learner)
+    if config.backend == "virtual":
+        from a3c_ray.backends.virtual import VirtualBackend
+
+        return VirtualBackend(config, learner)
     from a3c_ray.backends.serial import SerialBackend
 
     return SerialBackend(config, learner)

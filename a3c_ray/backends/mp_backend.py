@@ -77,6 +77,7 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer: 
 
 class MultiprocessingBackend:
     node_aggregators = aggregator_restarts = 0
+    clock = staticmethod(time.perf_counter)
 
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner

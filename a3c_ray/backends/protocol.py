@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # kept out at run time: a node aggregator imports this package and needs no torch
+    from a3c_ray.config import Config
     from a3c_ray.core.gradient_batch import Update
     from a3c_ray.core.learner import Learner
+
+AGGREGATE_FROM_WORKERS = 64  # measured with experiments/driver_capacity.py (docs/scaling.md)
 
 
 class Backend(Protocol):
@@ -31,6 +34,8 @@ class Backend(Protocol):
     @property
     def aggregator_restarts(self) -> int: ...  # aggregators replaced so far
 
+    def clock(self) -> float: ...  # the training clock, seconds: time.perf_counter, or a simulated cluster's
+
     def check(self) -> None: ...  # cheap pre-flight checks, before the run directory is made
 
     def start(self) -> None: ...
@@ -46,3 +51,11 @@ def counters(backend: Backend) -> dict[str, int]:
     """The backend's counters as the progress table and the summary name them."""
     return {"workers_running": backend.running, "worker_restarts": backend.restarts, "worker_nodes": backend.nodes,
             "node_aggregators": backend.node_aggregators, "aggregator_restarts": backend.aggregator_restarts}
+
+
+def uses_node_aggregators(config: Config) -> bool:
+    """--node-aggregators as given, else on from AGGREGATE_FROM_WORKERS workers (never with --sync): the rule of
+    the Ray backend and of the virtual one that simulates it."""
+    if config.node_aggregators is not None:
+        return config.node_aggregators
+    return config.workers >= AGGREGATE_FROM_WORKERS and not config.sync

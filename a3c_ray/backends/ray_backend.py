@@ -18,6 +18,7 @@ import time
 
 import ray
 
+from a3c_ray.backends.protocol import uses_node_aggregators
 from a3c_ray.backends.ray_routes import READY_TIMEOUT_S, DirectTasks, NodeAggregators
 from a3c_ray.backends.ray_runtime import check_reachable, connect, shutdown_local
 from a3c_ray.backends.ray_sync import SyncRounds
@@ -33,7 +34,6 @@ GET_TIMEOUT_S = 60.0
 # simulated ones. Larger weights get one ray.put per version, shared by every task.
 INLINE_WEIGHTS_BYTES = 64 * 1024
 MAX_REPLACEMENTS_PER_WORKER = 10
-AGGREGATE_FROM_WORKERS = 64  # measured with experiments/driver_capacity.py (docs/scaling.md)
 log = logging.getLogger(__name__)
 
 
@@ -42,12 +42,12 @@ class RayBackend:
     --worker-timeout-s; an aggregator that fails is replaced and its workers handed to the new one. Both are
     counted (`restarts`, `aggregator_restarts`)."""
 
+    clock = staticmethod(time.perf_counter)
+
     def __init__(self, config: Config, learner: Learner, make_worker=new_rollout_worker):
         self.config, self.learner, self.make_worker = config, learner, make_worker
-        aggregate = config.node_aggregators if config.node_aggregators is not None else \
-            config.workers >= AGGREGATE_FROM_WORKERS and not config.sync
         self.route: DirectTasks | NodeAggregators | SyncRounds = SyncRounds(self) if config.sync else \
-            NodeAggregators(self) if aggregate else DirectTasks(self)
+            NodeAggregators(self) if uses_node_aggregators(config) else DirectTasks(self)
         self.restarts = 0
         self.workers: list[WorkerHandle | None] = []  # None: not created yet
         self.incarnations = [0] * config.workers
@@ -60,8 +60,7 @@ class RayBackend:
         self.replaced: set = set()  # sources replaced during this poll
         self.booting: set[int] = set()
         self.unborn: list[int] = []  # workers not created yet (created a wave at a time, see start())
-        self.start_deadline = float("inf")
-        self.owns_ray = False
+        self.start_deadline, self.owns_ray = float("inf"), False
 
     @property
     def node_aggregators(self) -> int:
@@ -78,7 +77,8 @@ class RayBackend:
         """Ray up and the first workers created; training starts as soon as the first worker is up, and the
         others join as they come up. On a Ray this run started, workers are created a machine's cores at a time,
         each one more as one comes up: 16 actors importing torch at once on 2 cores all took ~28 s to be ready;
-        one wave of 2 is ready in a few seconds. A cluster's workers are all created at once."""
+        one wave of 2 is ready in a few seconds. A cluster's workers are all created at once (--wait-for-workers:
+        training starts once all are up, or at the start deadline)."""
         self.owns_ray = connect(self.config)
         count = self.config.workers
         self.workers = [None] * count
@@ -93,6 +93,9 @@ class RayBackend:
                                f"{READY_TIMEOUT_S:.0f} s; does the cluster have a free CPU for each --workers?")
         self.start_deadline = time.monotonic() + READY_TIMEOUT_S
         self._check_starting()
+        while self.config.wait_for_workers and self.booting and time.monotonic() < self.start_deadline:
+            ray.wait(list(self.starting.values()), num_returns=1, timeout=1.0)
+            self._check_starting()
 
     def _launch(self, index: int) -> None:
         """A new actor (this incarnation) for worker `index`."""
@@ -238,8 +241,7 @@ class RayBackend:
             if worker is not None:
                 worker.kill()
         self.route.stop()
-        self.workers, self.pending, self.sent, self.starting = [], {}, {}, {}
-        self.unborn = []
+        self.workers, self.pending, self.sent, self.starting, self.unborn = [], {}, {}, {}, []
 
     def close(self) -> None:
         """Shut Ray down if this run started it; a Ray the user started (or a cluster) is left running."""

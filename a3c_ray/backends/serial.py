@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from a3c_ray.config import Config
 from a3c_ray.core.gradient_batch import GradientBatch, Update
 from a3c_ray.core.learner import Learner, apply_batch
@@ -10,6 +12,7 @@ from a3c_ray.core.worker import RolloutWorker
 
 class SerialBackend:
     node_aggregators = aggregator_restarts = 0
+    clock = staticmethod(time.perf_counter)
 
     def __init__(self, config: Config, learner: Learner):
         self.config, self.learner = config, learner

@@ -41,9 +41,23 @@ class Learner:
             self.normalizer.merge(delta)
         if mean is None:
             return self.version
-        self.optimizer.step(self.model.flat, torch.from_numpy(mean))
+        lr = self.optimizer.lr
+        self.optimizer.lr = lr * self.lr_factor(batch)
+        try:
+            self.optimizer.step(self.model.flat, torch.from_numpy(mean))
+        finally:
+            self.optimizer.lr = lr
         self.version += 1
         return self.version
+
+    def lr_factor(self, batch: GradientBatch) -> float:
+        """--lr-per-update: 1, 1 / the mean policy lag of the applied gradients (at least 1), or the square root
+        of their count."""
+        rule = self.config.lr_per_update
+        if rule == "constant":
+            return 1.0
+        applied = [info.policy_lag for info in batch.infos if not info.status]
+        return 1.0 / max(1.0, sum(applied) / len(applied)) if rule == "lag" else len(applied) ** 0.5
 
     def set_progress(self, env_steps: int) -> float:
         """The learning rate for this point of the run (--lr-schedule linear: falls to 0 at --stop-steps)."""

@@ -10,7 +10,7 @@ import torch
 from a3c_ray.config import Config
 from a3c_ray.core.loss import a3c_loss
 from a3c_ray.core.messages import Gradients, Weights, encode
-from a3c_ray.core.model import build_model, get_flat_grads, set_flat_weights
+from a3c_ray.core.model import ActorCritic, build_model, get_flat_grads, set_flat_weights
 from a3c_ray.core.normalize import moments_state, normalizer_for
 from a3c_ray.core.rollout import Rollout, RolloutCollector
 from a3c_ray.envs.groups import make_env_group
@@ -24,14 +24,17 @@ def worker_seed(config: Config, index: int, incarnation: int = 0) -> int:
 class RolloutWorker:
     """Holds envs and a local model copy. Stateless between calls except for the envs' progress."""
 
-    def __init__(self, config: Config, index: int, incarnation: int = 0):
+    def __init__(self, config: Config, index: int, incarnation: int = 0, model: ActorCritic | None = None):
+        """`model`: a model to share with other workers of one process (the virtual backend's, which run one task
+        at a time); by default the worker builds its own copy."""
         torch.set_num_threads(1)  # one thread per worker process: 2 cores, no oversubscription
         seed = worker_seed(config, index, incarnation)
         torch.manual_seed(seed)
         self.config, self.index = config, index
         self.envs = make_env_group(config.env, config.envs_per_worker, seed, config.native_vector_env,
                                    config.squash_actions, config.env_kwargs)
-        self.model = build_model(config, self.envs.observation_space, self.envs.action_space)
+        self.model = model if model is not None else build_model(config, self.envs.observation_space,
+                                                                 self.envs.action_space)
         self.normalizer = normalizer_for(config, self.envs.observation_space)
         self.collector = RolloutCollector(self.envs, self.model, self.normalizer, np.random.default_rng(seed))
 

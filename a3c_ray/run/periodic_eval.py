@@ -164,8 +164,10 @@ class EvaluationSchedule:
 
     DUTY = 0.25
 
-    def __init__(self, config: Config, run_dir: Path, env_steps: int):
-        self.config, self.run_dir = config, run_dir
+    def __init__(self, config: Config, run_dir: Path, env_steps: int, blocking: bool = False):
+        """blocking: training waits for each evaluation (and its confirmation), so that each lands exactly on the
+        grid of --eval-interval-steps; no duty cap is needed then."""
+        self.config, self.run_dir, self.blocking = config, run_dir, blocking
         self.next_at = env_steps + config.eval_interval_steps
         self.not_before = 0.0  # clock time the duty cap allows the next evaluation at
         self.evaluator = PeriodicEvaluator(config, run_dir)
@@ -177,6 +179,8 @@ class EvaluationSchedule:
         if not self.evaluator.busy and recorder.env_steps >= self.next_at and now >= self.not_before:
             self.evaluator.submit(learner.weights(), recorder.env_steps)
             self.next_at = recorder.env_steps + self.config.eval_interval_steps
+        while self.blocking and self.evaluator.busy:  # a confirmation round keeps it busy: awaited too
+            self._record(self.evaluator.poll(wait_s=1.0), recorder, now)
 
     def finish(self, recorder: Recorder, clock, wait_s: float = 60.0) -> None:
         """At the end of a run: the evaluation still running is awaited (up to `wait_s`) and recorded, with its
@@ -188,7 +192,8 @@ class EvaluationSchedule:
     def _record(self, result: EvalResult | None, recorder: Recorder, now: float) -> None:
         if result is None:
             return
-        self.not_before = now + result.seconds * (1 / self.DUTY - 1)
+        if not self.blocking:
+            self.not_before = now + result.seconds * (1 / self.DUTY - 1)
         confirmed_mean = None
         if self.candidate is not None:  # `result` is the confirmation round of the candidate's weights
             confirmed_mean = result.mean

@@ -6,7 +6,7 @@ The Recorder owns every counter the summary reports; when the run stops is its S
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ class Recorder:
     """Accumulates updates into `episodes` and `progress` rows; its StopRule says when the run is solved."""
 
     config: Config
-    start_time: float = 0.0
+    start_time: float | None = None  # the training clock's reading when training started (None: not yet)
     time_offset: float = 0.0  # training seconds of earlier sessions of a resumed run
     env_steps: int = 0
     updates: int = 0  # optimizer steps
@@ -42,6 +42,7 @@ class Recorder:
     best_return_mean: float = -math.inf
     eval_rows: list[dict[str, Any]] = field(default_factory=list)
     best_eval: dict[str, Any] | None = None  # the eval row with the highest mean return
+    lags: Counter = field(default_factory=Counter)  # policy lag -> gradients with it (this session's)
     _interval: list[Update] = field(default_factory=list)
     _interval_evals: list[dict[str, Any]] = field(default_factory=list)
     _last_row: tuple[float, int] = (0.0, 0)
@@ -51,7 +52,7 @@ class Recorder:
             self.stop = StopRule.of(self.config)
 
     def elapsed(self, now: float) -> float:
-        return now - self.start_time + self.time_offset
+        return now - (self.start_time or 0.0) + self.time_offset
 
     def restore(self, episodes: pd.DataFrame, progress: pd.DataFrame, counters: dict[str, float],
                 evals: pd.DataFrame | None = None) -> None:
@@ -75,6 +76,7 @@ class Recorder:
         self.updates += int(update.applied)
         for info in update.gradients:
             self.env_steps += info.env_steps
+            self.lags[info.policy_lag] += 1
             if not info.status:
                 self.gradients += 1
                 self.skipped_in_a_row = 0
@@ -166,7 +168,7 @@ class Recorder:
                 "stale_updates": self.stale_updates, "training_s": self.training_s(now)}
 
     def training_s(self, now: float) -> float:
-        return self.elapsed(now) if self.start_time else self.time_offset
+        return self.elapsed(now) if self.start_time is not None else self.time_offset
 
     def summary(self, config: Config, version: int, now: float, **extra: Any) -> dict[str, Any]:
         """summary.json: how the run went, with `extra` (the stop reason, the backend's counters, timings)."""
@@ -180,5 +182,17 @@ class Recorder:
             "best_episode_return_mean": self.best_return_mean if self.best_return_mean > -math.inf else None,
             "evals": len(self.eval_rows), "best_eval_return": best["return_mean"] if best else None,
             "best_eval_env_steps": best["env_steps"] if best else None, "training_s": training_s,
-            "env_steps_per_s": self.env_steps / training_s if training_s > 0 else 0.0, **extra,
+            "env_steps_per_s": self.env_steps / training_s if training_s > 0 else 0.0,
+            "gradients_per_update": self.gradients / version if version else None, **self.lag_summary(), **extra,
         }
+
+    def lag_summary(self) -> dict[str, float | None]:
+        """Policy lag over the run (this session): versions between a gradient's weights and its update."""
+        if not self.lags:
+            return {"policy_lag_mean": None, "policy_lag_p50": None, "policy_lag_p95": None, "policy_lag_max": None}
+        values, counts = np.array(sorted(self.lags)), np.array([self.lags[v] for v in sorted(self.lags)])
+        cumulative = np.cumsum(counts) / counts.sum()
+        return {"policy_lag_mean": float(np.average(values, weights=counts)),
+                "policy_lag_p50": int(values[np.searchsorted(cumulative, 0.5)]),
+                "policy_lag_p95": int(values[np.searchsorted(cumulative, 0.95)]),
+                "policy_lag_max": int(values[-1])}

@@ -81,12 +81,14 @@ class Trainer:
         started) stays up until close(), so a crash in its teardown cannot cost a file."""
         t_begin = time.perf_counter()
         backend, startup_s, interrupts = self.backend, 0.0, Interrupts()
+        simulated = self.config.backend == "virtual"  # its clock is a simulated cluster's; evaluations wait
         evaluation = None
         self.bar = ProgressLine(self.config)
         with interrupts.installed():
             try:
                 if self.config.eval_interval_steps:  # its process starts while the backend does
-                    evaluation = EvaluationSchedule(self.config, self.run_dir, self.recorder.env_steps)
+                    evaluation = EvaluationSchedule(self.config, self.run_dir, self.recorder.env_steps,
+                                                    blocking=self.config.eval_blocking or simulated)
                 if self.config.tensorboard:
                     from a3c_ray.run.tensorboard_log import TensorBoardLog
 
@@ -95,7 +97,7 @@ class Trainer:
                 interrupts.take_back()
                 now = time.perf_counter()
                 startup_s = now - t_begin
-                self.recorder.start_time = now
+                self.recorder.start_time = backend.clock()
                 self._train(now, evaluation)
             except KeyboardInterrupt:
                 self.stop_reason = "interrupted"
@@ -109,7 +111,7 @@ class Trainer:
                     backend.stop()
                     if evaluation is not None:
                         if self.stop_reason in ("stop_steps", "stop_seconds"):  # its last round, recorded
-                            evaluation.finish(self.recorder, time.perf_counter)
+                            evaluation.finish(self.recorder, backend.clock)
                         evaluation.close()
                 finally:
                     self.bar.close()
@@ -121,22 +123,26 @@ class Trainer:
                          r.evals() if r.eval_rows else None)
 
     def _train(self, now: float, evaluation: EvaluationSchedule | None) -> None:
+        """Reports and checkpoints follow the wall clock; what the run records (times, --stop-seconds) follows the
+        backend's training clock, which is the wall clock too except for the virtual backend's simulated one."""
         next_report = now + self.config.report_interval_s
         next_checkpoint = now + self.config.checkpoint_interval_s
+        clock = self.backend.clock
         while not self.stop_reason:
             for update in self.backend.poll(timeout=1.0):
-                self.recorder.record(update, time.perf_counter())
+                self.recorder.record(update, clock())
             self.learner.set_progress(self.recorder.env_steps)
             if evaluation is not None:
-                evaluation.step(self.learner, self.recorder, time.perf_counter())
+                evaluation.step(self.learner, self.recorder, clock())
             if self.recorder.skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
                 raise TrainingError(f"{self.recorder.skipped_in_a_row} non-finite gradients in a row; "
                                     "the last good weights are in the checkpoint. Lower --lr or "
                                     "--max-grad-norm, or turn on --normalize-obs/--normalize-reward")
             now = time.perf_counter()
-            self.stop_reason = self.recorder.stop.reason(self.recorder.env_steps, self.recorder.elapsed(now))
+            self.stop_reason = self.recorder.stop.reason(self.recorder.env_steps, self.recorder.elapsed(clock()))
             if now >= next_report:
-                self._report(self.recorder.progress_row(now, self.learner.version, backend_counters(self.backend)))
+                self._report(self.recorder.progress_row(clock(), self.learner.version,
+                                                        backend_counters(self.backend)))
                 next_report = now + self.config.report_interval_s
             if now >= next_checkpoint:
                 self.flush()
@@ -155,8 +161,8 @@ class Trainer:
         self.backend.close()
 
     def flush(self, now: float | None = None) -> None:
-        """Checkpoint and tables as they stand, each written atomically."""
-        self.save_checkpoint(time.perf_counter() if now is None else now)
+        """Checkpoint and tables as they stand, each written atomically (`now` on the backend's clock)."""
+        self.save_checkpoint(self.backend.clock() if now is None else now)
         write_csv(self.run_dir / "progress.csv", self.recorder.progress())
         write_csv(self.run_dir / "episodes.csv", self.recorder.episodes())
         if self.config.eval_interval_steps or self.recorder.eval_rows:
@@ -175,8 +181,8 @@ class Trainer:
         from a3c_ray.run.plotting import plot_learning_curves  # matplotlib: only now, not at start-up
 
         r = self.recorder
-        end = time.perf_counter()  # one clock reading: the last row, the checkpoint and the summary agree
-        if r.start_time:
+        end = self.backend.clock()  # one clock reading: the last row, the checkpoint and the summary agree
+        if r.start_time is not None:
             self._report(r.progress_row(end, self.learner.version, counters))
         self.flush(end)
         self.summary = r.summary(self.config, self.learner.version, end, stop_reason=self.stop_reason or "error",
