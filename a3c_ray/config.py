@@ -13,7 +13,6 @@ from a3c_ray.errors import ConfigError
 from a3c_ray.presets import load_preset
 
 GENERIC_STOP_STEPS = 2_000_000
-TUNED_WORKERS = 2
 
 
 def _doc(text: str, **kwargs: Any) -> Any:
@@ -149,17 +148,8 @@ class Config:
         return cls.from_dict(json.loads(text))
 
 
-def envs_per_worker_for(envs: int, workers: int) -> int:
-    """The default envs per worker at `workers`: the tuned `envs` (presets and defaults were tuned with
-    TUNED_WORKERS workers) divided so that all workers together step as many envs as the tuned run did, at
-    least 1 each. Each update then holds about as many samples at 64 workers as at 2, and learns as far per
-    env step (experiments/scaling.py, docs/scaling.md)."""
-    return envs if workers <= TUNED_WORKERS else max(1, round(envs * TUNED_WORKERS / workers))
-
-
 def make_config(env: str | Callable, stop_at_threshold: bool = True, **overrides: Any) -> Config:
-    """Config for `env`: generic defaults, then the env's preset, then `overrides` (None means not given); envs
-    per worker, unless given, follow the worker count (envs_per_worker_for).
+    """Config for `env`: generic defaults, then the env's preset, then `overrides` (None means not given).
 
     `env` is a gymnasium id ('module:Env-v0' imports your registration), or a creator: a module-level function
     that returns an env, or a functools.partial of one with keyword arguments (see a3c_ray.envs.creators).
@@ -187,8 +177,4 @@ def make_config(env: str | Callable, stop_at_threshold: bool = True, **overrides
         values.setdefault("stop_return", reward_threshold(env))
     if "stop_steps" not in given and "stop_seconds" not in given:
         values["stop_steps"] = default_stop_steps
-    if "envs_per_worker" not in given:
-        defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-        values["envs_per_worker"] = envs_per_worker_for(values.get("envs_per_worker", defaults["envs_per_worker"]),
-                                                        values.get("workers", defaults["workers"]))
     return Config.from_dict(values)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from a3c_ray import train
-from conftest import tiny_config
+from conftest import run_cli
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_training_starts_once_every_worker_is_up(tmp_path, ray_session):
-    result = train(tiny_config(tmp_path, backend="ray", workers=3, wait_for_workers=True, stop_steps=3_000,
-                               eval_interval_steps=0, report_interval_s=0.1))
-    assert len(result.progress) and (result.progress["workers_running"] == 3).all()
-    assert set(result.episodes["worker"]) == {0, 1, 2}
+def test_training_starts_once_every_worker_is_up(tmp_path):
+    """A Ray the run starts creates a machine's cores' worth of workers at a time (2 here): the third comes up
+    seconds after the first, which training would otherwise start with."""
+    out = tmp_path / "run"
+    done = run_cli("train", "--env", "CartPole-v1", "--workers", "3", "--wait-for-workers", "--envs-per-worker", "2",
+                   "--stop-steps", "3000", "--eval-interval-steps", "0", "--report-interval-s", "0.1",
+                   "--no-progress-bar", "--out", str(out), timeout=200)
+    assert done.returncode == 0, done.stderr
+    progress, episodes = pd.read_csv(out / "progress.csv"), pd.read_csv(out / "episodes.csv")
+    assert len(progress) and (progress["workers_running"] == 3).all()
+    assert set(episodes["worker"]) == {0, 1, 2}
