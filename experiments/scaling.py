@@ -47,7 +47,7 @@ COLUMNS = ["env", "mode", "workers", "seed", "solved", "env_steps_to_solve", "la
            "lag_p50", "lag_mean", "envs_per_worker", "time_to_solve_s", "updates", "env_steps", "task_ms",
            "wall_s"]
 RENAME = {"policy_lag_p95": "lag_p95", "policy_lag_p50": "lag_p50", "policy_lag_mean": "lag_mean"}
-PREDICT_CORES = [16, 64, 256]
+PREDICT_CORES = [2, 16, 64, 256]  # 2: the baseline every figure above is measured at
 # a finer grid than the default 25,000 where runs solve within a few of those (CartPole's greedy policy often
 # passes at the first evaluation): env steps to solve are judged on it
 EVAL_INTERVAL = {"CartPole-v1": 5_000, "Pendulum-v1": 10_000}
@@ -150,11 +150,18 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 4), squeeze=False)
     for ax, env in zip(axes[0], envs):
         for mode, rows in frame[frame["env"] == env].groupby("mode", sort=False):
-            by_n = rows.groupby("workers")["env_steps_to_solve"]
-            median, low, high = by_n.median(), by_n.min(), by_n.max()
-            ax.plot(median.index, median.values, marker="o", label=mode)
-            ax.fill_between(median.index, low.values, high.values, alpha=0.15)
-        ax.set(xscale="log", yscale="log", title=env, xlabel="workers", ylabel="env steps to solve")
+            # a run that did not solve counts as its budget (a lower bound); such points carry "solved/runs"
+            rows = rows.assign(steps=rows["env_steps_to_solve"].fillna(rows["env_steps"]))
+            by_n = rows.groupby("workers")
+            median, low, high = by_n["steps"].median(), by_n["steps"].min(), by_n["steps"].max()
+            line = ax.plot(median.index, median.values, marker="o", label=mode)[0]
+            ax.fill_between(median.index, low.values, high.values, alpha=0.15, color=line.get_color())
+            for n, group in by_n:
+                if not group["solved"].all():
+                    ax.annotate(f"{int(group['solved'].sum())}/{len(group)}", (n, median[n]), fontsize=7,
+                                color=line.get_color(), xytext=(3, 3), textcoords="offset points")
+        ax.set(xscale="log", yscale="log", title=env, xlabel="workers",
+               ylabel="env steps to solve (unsolved: the budget)")
         ax.set_xticks(sorted(frame["workers"].unique()), labels=sorted(frame["workers"].unique()))
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -168,16 +175,19 @@ def predict(frame: pd.DataFrame) -> str:
     model = ClusterModel()
     lines = ["| env | mode | cores | env steps to solve | steps per gradient | task ms | bound | env steps/s | "
              "predicted s | simulated s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for (env, mode, n), rows in frame[frame["workers"].isin(PREDICT_CORES)].groupby(["env", "mode", "workers"],
-                                                                                     sort=False):
+    rows_at = frame[frame["workers"].isin(PREDICT_CORES)].sort_values(["env", "mode", "workers"], kind="stable")
+    for (env, mode, n), rows in rows_at.groupby(["env", "mode", "workers"], sort=False):
         config = make_config(env, workers=int(n), **overrides(env, mode, int(n)))
         steps = config.envs_per_worker * config.rollout_length
         task_s = float(rows["task_ms"].median()) / 1000
         rate, bound = gradient_rate(config, model, task_s)
-        to_solve = rows["env_steps_to_solve"].median()
-        predicted = to_solve / (rate * steps) if pd.notna(to_solve) else np.nan
-        lines.append(f"| {env} | {mode} | {n} | {to_solve:,.0f} | {steps} | {task_s * 1000:.1f} | {bound} | "
-                     f"{rate * steps:,.0f} | {predicted:.2f} | {rows['time_to_solve_s'].median():.2f} |")
+        if rows["solved"].all():  # a median over the seeds that solved alone would pick the lucky ones
+            to_solve = rows["env_steps_to_solve"].median()
+            cells = f"{to_solve:,.0f} | ", f"{to_solve / (rate * steps):.2f} | {rows['time_to_solve_s'].median():.2f}"
+        else:
+            cells = f"{int(rows['solved'].sum())}/{len(rows)} solved | ", "– | –"
+        lines.append(f"| {env} | {mode} | {n} | {cells[0]}{steps} | {task_s * 1000:.1f} | {bound} | "
+                     f"{rate * steps:,.0f} | {cells[1]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -203,8 +213,12 @@ def main() -> None:
     p.add_argument("--modes", type=csv_list)
     p.add_argument("--seeds", type=seed_list)
     p.add_argument("--predict", action="store_true", help="only the prediction table, from <out>/scaling.csv")
+    p.add_argument("--plot", action="store_true", help="only the plot, from <out>/scaling.csv")
     args = p.parse_args()
     out = output_dir(args, "scaling")
+    if args.plot:
+        plot(pd.read_csv(out / "scaling.csv"), out / "scaling.png")
+        return
     if not args.predict:
         plan = QUICK if args.quick else {"envs": ENVS, "workers": WORKERS, "modes": list(MODES), "seeds": SEEDS}
         frame = run_study(args.envs or plan["envs"], args.workers or plan["workers"], args.modes or plan["modes"],
