@@ -75,7 +75,7 @@ class VirtualBackend:
     def weights(self) -> Weights:
         return self.learner.weights()
 
-    def submit(self, index: int, weights: Weights, at: float, to_node: int | None = None) -> None:
+    def submit(self, index: int, weights: Weights, at: float) -> None:
         gradients = self.rollout_workers[index].compute_gradients(weights)
         half = self.model.latency_ms / 2000.0
         done = max(at + half, self.free_at[index]) + self.times.draw(gradients.metrics["compute_s"])

@@ -2,9 +2,9 @@
 events. Each route says when the driver has something to take (`due`), what it takes and what taking it costs the
 driver (`take`), and what it sends once the update is applied (`resume`).
 
-A route talks to its backend (`Cluster`) through `submit(index, weights, at, to_node)`: a task for worker `index`
-with these weights, sent at simulated time `at`, whose gradient goes to the driver (`to_node` None) or to that
-node's aggregator; and `push(time, handler, *args)`: an event.
+A route talks to its backend (`Cluster`) through `submit(index, weights, at)`: a task for worker `index` with
+these weights, sent at simulated time `at`, whose gradient comes back to the route's `arrive`; and
+`push(time, handler, *args)`: an event.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Cluster(Protocol):
 
     def weights(self) -> Weights: ...  # the learner's newest
 
-    def submit(self, index: int, weights: Weights, at: float, to_node: int | None = None) -> None: ...
+    def submit(self, index: int, weights: Weights, at: float) -> None: ...
 
     def push(self, time: float, handler, *args: Any) -> None: ...
 
@@ -129,7 +129,7 @@ class AggregatorRoute:
         """A worker comes up: its aggregator sends it tasks with the newest weights it holds."""
         number = index // self.cluster.model.node_size
         for _ in range(self.cluster.tasks_per_worker):
-            self.cluster.submit(index, self.nodes[number].weights, time, number)
+            self.cluster.submit(index, self.nodes[number].weights, time)
 
     def arrive(self, time: float, index: int, gradients: Gradients) -> None:
         """A worker's gradient reaches its aggregator, which spends its per-gradient CPU on it (queued behind its
@@ -142,7 +142,7 @@ class AggregatorRoute:
         number = index // self.cluster.model.node_size
         node = self.nodes[number]
         node.batch.append(gradients)
-        self.cluster.submit(index, node.weights, time, number)
+        self.cluster.submit(index, node.weights, time)
         if node.waiting is not None:  # after the gradients arriving at this same moment (asyncio's ready queue)
             self.cluster.push(time, self._wake, number, node.waiting)
 
