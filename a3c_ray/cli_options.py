@@ -77,17 +77,16 @@ def parse_text_options(options: dict[str, typing.Any]) -> None:
             except ValueError:
                 flag = name.replace("_", "-")
                 raise ConfigError(f"--{flag} must be integers like 64,64, got {options[name]!r}") from None
-    for name in ("env_kwargs", "virtual"):
+    for name, example in (("env_kwargs", '{"is_slippery": false}'), ("virtual", '{"task_ms": 12}')):
         if options.get(name) is not None:
-            options[name] = _json_object(f"--{name.replace('_', '-')}", options[name])
+            options[name] = _json_object(f"--{name.replace('_', '-')}", options[name], example)
 
 
-def _json_object(flag: str, text: str) -> dict:
+def _json_object(flag: str, text: str, example: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{flag} must be a JSON object like '{{\"is_slippery\": false}}', got {text!r} ({exc})") \
-            from None
+        raise ConfigError(f"{flag} must be a JSON object like '{example}', got {text!r} ({exc})") from None
     if not isinstance(value, dict):
-        raise ConfigError(f"{flag} must be a JSON object like '{{\"is_slippery\": false}}', got {text!r}")
+        raise ConfigError(f"{flag} must be a JSON object like '{example}', got {text!r}")
     return value
