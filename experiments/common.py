@@ -169,6 +169,8 @@ def run_row(env: str, out: Path, eval_episodes: int = 0, extra: Callable[[RunRes
     start = time.perf_counter()
     result = train(config)
     row = load_runs([result.run_dir], table="summary").to_dict("records")[0]
+    if row.get("stop_reason") == "interrupted":  # Ctrl-C or SIGTERM ends the run's training, and so the script
+        raise KeyboardInterrupt(f"run {result.run_dir} was interrupted")
     row["wall_s"] = time.perf_counter() - start
     row["policy_lag_mean"] = float(result.progress["policy_lag_mean"].mean())
     if eval_episodes:

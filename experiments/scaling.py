@@ -213,11 +213,13 @@ def main() -> None:
     p.add_argument("--modes", type=csv_list)
     p.add_argument("--seeds", type=seed_list)
     p.add_argument("--predict", action="store_true", help="only the prediction table, from <out>/scaling.csv")
-    p.add_argument("--plot", action="store_true", help="only the plot, from <out>/scaling.csv")
+    p.add_argument("--render", action="store_true", help="only scaling.md and the plot, from <out>/scaling.csv")
     args = p.parse_args()
     out = output_dir(args, "scaling")
-    if args.plot:
-        plot(pd.read_csv(out / "scaling.csv"), out / "scaling.png")
+    if args.render:
+        frame = pd.read_csv(out / "scaling.csv")
+        atomic_write_text(out / "scaling.md", report(frame))
+        plot(frame, out / "scaling.png")
         return
     if not args.predict:
         plan = QUICK if args.quick else {"envs": ENVS, "workers": WORKERS, "modes": list(MODES), "seeds": SEEDS}
