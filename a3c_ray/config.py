@@ -124,6 +124,12 @@ class Config:
         return self
 
     @property
+    def evaluations_block(self) -> bool:
+        """Whether training waits for each evaluation: --eval-blocking, or always on the virtual backend (its clock
+        is simulated, so an evaluation must not run beside it)."""
+        return self.eval_blocking or self.backend == "virtual"
+
+    @property
     def solved_by_eval(self) -> bool:
         """Whether --stop-return is judged on the greedy evaluation (else on the training episodes)."""
         return self.stop_on_eval and self.eval_interval_steps > 0

@@ -70,7 +70,7 @@ class VirtualBackend:
             worker = RolloutWorker(self.config, index, model=shared)
             shared = worker.model
             self.rollout_workers.append(worker)
-        self.route.start(self.learner.weights())
+        self.route.start(self.weights())
 
     def weights(self) -> Weights:
         return self.learner.weights()
@@ -107,7 +107,7 @@ class VirtualBackend:
         sources, batch, service_ms = self.route.take(self.now)
         update = apply_batch(self.learner, batch, self.config.max_policy_lag) if len(batch) else None
         self.now += (service_ms + self.model.driver_ms_per_update * (update is not None)) / 1000.0
-        self.route.resume(sources, self.learner.weights(), self.now)
+        self.route.resume(sources, self.weights(), self.now)
         return [update] if update is not None else []
 
     def stop(self) -> None:

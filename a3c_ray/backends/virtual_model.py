@@ -7,7 +7,7 @@ Every figure is a default measured on Ray (see docs/scaling.md, "The virtual bac
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -50,17 +50,15 @@ class ClusterModel:
                     or value < 0 or (key in ("task_ms", "node_size", "collect_wait_s") and value <= 0):
                 raise ConfigError(f"--virtual {key} must be a {'positive' if key != 'task_cv' else 'non-negative'} "
                                   f"number of {'ms' if key.endswith('_ms') else 'units'}, got {value!r}")
-        if "node_size" in values and values["node_size"] != int(values["node_size"]):
-            raise ConfigError(f"--virtual node_size must be a whole number of workers, got {values['node_size']!r}")
         if "node_size" in values:
+            if values["node_size"] != int(values["node_size"]):
+                raise ConfigError(f"--virtual node_size must be a whole number of workers, got "
+                                  f"{values['node_size']!r}")
             values["node_size"] = int(values["node_size"])
         return cls(**values, start_s=tuple(float(t) for t in start))
 
     def start_of(self, index: int) -> float:
         return self.start_s[index] if index < len(self.start_s) else 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class TaskTimes:

@@ -125,21 +125,24 @@ class AggregatorRoute:
             self.cluster.push(self.cluster.model.start_of(index), self._join, index)
         self.resume(list(range(self.node_count)), weights, 0.0)
 
+    def _node_of(self, index: int) -> int:
+        return index // self.cluster.model.node_size
+
     def _join(self, time: float, index: int) -> None:
         """A worker comes up: its aggregator sends it tasks with the newest weights it holds."""
-        number = index // self.cluster.model.node_size
+        number = self._node_of(index)
         for _ in range(self.cluster.tasks_per_worker):
             self.cluster.submit(index, self.nodes[number].weights, time)
 
     def arrive(self, time: float, index: int, gradients: Gradients) -> None:
         """A worker's gradient reaches its aggregator, which spends its per-gradient CPU on it (queued behind its
         other work), then adds it up and sends the worker its next task."""
-        node = self.nodes[index // self.cluster.model.node_size]
+        node = self.nodes[self._node_of(index)]
         node.busy_until = max(time, node.busy_until) + self.cluster.model.aggregator_ms_per_gradient / 1000.0
         self.cluster.push(node.busy_until, self._added, index, gradients)
 
     def _added(self, time: float, index: int, gradients: Gradients) -> None:
-        number = index // self.cluster.model.node_size
+        number = self._node_of(index)
         node = self.nodes[number]
         node.batch.append(gradients)
         self.cluster.submit(index, node.weights, time)
@@ -166,7 +169,6 @@ class AggregatorRoute:
             return
         node.waiting = node.calls
         self.cluster.push(time + self.cluster.model.collect_wait_s, self._wake, number, node.calls)  # heartbeat
-
 
     def _report(self, number: int, time: float) -> None:
         node = self.nodes[number]

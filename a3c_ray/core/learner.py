@@ -41,12 +41,7 @@ class Learner:
             self.normalizer.merge(delta)
         if mean is None:
             return self.version
-        lr = self.optimizer.lr
-        self.optimizer.lr = lr * self.lr_factor(batch)
-        try:
-            self.optimizer.step(self.model.flat, torch.from_numpy(mean))
-        finally:
-            self.optimizer.lr = lr
+        self.optimizer.step(self.model.flat, torch.from_numpy(mean), self.lr_factor(batch))
         self.version += 1
         return self.version
 

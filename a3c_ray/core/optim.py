@@ -48,19 +48,20 @@ class FlatOptimizer:
         return self
 
     @torch.no_grad()
-    def step(self, params: torch.Tensor, grad: torch.Tensor) -> None:
-        s = self.state
+    def step(self, params: torch.Tensor, grad: torch.Tensor, lr_scale: float = 1.0) -> None:
+        """One update of `params` in place; `lr_scale` scales this step's learning rate only (--lr-per-update)."""
+        s, lr = self.state, self.lr * lr_scale
         s["step"] += 1
         if self.kind == "rmsprop":
             s["square_avg"].mul_(RMSPROP_ALPHA).addcmul_(grad, grad, value=1 - RMSPROP_ALPHA)
-            params.addcdiv_(grad, s["square_avg"].sqrt().add_(self.eps), value=-self.lr)
+            params.addcdiv_(grad, s["square_avg"].sqrt().add_(self.eps), value=-lr)
             return
         beta1, beta2 = ADAM_BETAS
         step = float(s["step"])
         s["exp_avg"].lerp_(grad, 1 - beta1)
         s["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         denom = (s["exp_avg_sq"].sqrt() / math.sqrt(1 - beta2 ** step)).add_(self.eps)
-        params.addcdiv_(s["exp_avg"], denom, value=-self.lr / (1 - beta1 ** step))
+        params.addcdiv_(s["exp_avg"], denom, value=-lr / (1 - beta1 ** step))
 
     def state_dict(self) -> dict:
         return {"kind": self.kind, "lr": self.lr, **{k: v.clone() for k, v in self.state.items()}}

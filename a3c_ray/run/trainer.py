@@ -81,14 +81,13 @@ class Trainer:
         started) stays up until close(), so a crash in its teardown cannot cost a file."""
         t_begin = time.perf_counter()
         backend, startup_s, interrupts = self.backend, 0.0, Interrupts()
-        simulated = self.config.backend == "virtual"  # its clock is a simulated cluster's; evaluations wait
         evaluation = None
         self.bar = ProgressLine(self.config)
         with interrupts.installed():
             try:
                 if self.config.eval_interval_steps:  # its process starts while the backend does
                     evaluation = EvaluationSchedule(self.config, self.run_dir, self.recorder.env_steps,
-                                                    blocking=self.config.eval_blocking or simulated)
+                                                    blocking=self.config.evaluations_block)
                 if self.config.tensorboard:
                     from a3c_ray.run.tensorboard_log import TensorBoardLog
 
