@@ -11,10 +11,15 @@ weights), so a trial restarted or cloned (PBT's exploit) continues from exactly 
 
 Keys of the param space are a3c_ray.Config fields (presets apply to what is left out). experiments/tune_sweep.py
 has a search and a PBT example.
+
+A trial's run as it stands is its last checkpoint (`Result.checkpoint`; its run_files.json lists the run's files).
+The run's directory in the trial directory (`a3c_run`) reaches storage through Tune's uploads, which never delete:
+after a PBT clone it may keep a best_checkpoint.pt of the trial's life before the clone.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -24,10 +29,13 @@ from typing import Any
 from ray import tune
 
 from a3c_ray.config import make_config
+from a3c_ray.plumbing.atomic import atomic_write_text
 from a3c_ray.run.run_dir import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, resume_config
 from a3c_ray.run.trainer import Trainer
 
 REPORT_EVERY_S = 2.0
+RUN_FILES_LIST = "run_files.json"  # in a trial's checkpoint: the run files that belong to it (see _copy_run)
+RUN_FILE_NAMES = ("config.json", "progress.csv", "episodes.csv", "evals.csv", CHECKPOINT_NAME, BEST_CHECKPOINT_NAME)
 
 
 def trial_resources(workers: int = 2, backend: str = "ray") -> tune.PlacementGroupFactory:
@@ -88,13 +96,21 @@ class TuneReporter:
         self.checkpointed = now  # the first report checkpoints too: PBT may clone a trial early
         with tempfile.TemporaryDirectory() as tmp:
             trainer.flush()
-            _copy_run(trainer.run_dir, Path(tmp))
+            names = _copy_run(trainer.run_dir, Path(tmp))
+            atomic_write_text(Path(tmp) / RUN_FILES_LIST, json.dumps(names) + "\n")
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
-def _copy_run(source: Path, target: Path) -> None:
-    """What a run continues from: its settings, tables, evaluations, latest and best checkpoints."""
+def _copy_run(source: Path, target: Path) -> list[str]:
+    """Copy what a run continues from (its settings, tables, evaluations, latest and best checkpoints) and return
+    their names. Out of a checkpoint, only the files on its RUN_FILES_LIST: Tune writes a checkpoint into a
+    directory that may hold an older checkpoint of the same name (a trial restored from an earlier index reuses the
+    names after it) and never deletes there, so a best_checkpoint.pt of another history may sit beside tables that
+    never recorded it (seen: a PBT clone whose evals.csv was empty beside a best checkpoint scoring 500)."""
+    listed = source / RUN_FILES_LIST
+    names = json.loads(listed.read_text()) if listed.is_file() else \
+        [name for name in RUN_FILE_NAMES if (source / name).exists()]
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "progress.csv", "episodes.csv", "evals.csv", CHECKPOINT_NAME, BEST_CHECKPOINT_NAME):
-        if (source / name).exists():
-            shutil.copy2(source / name, target / name)
+    for name in names:
+        shutil.copy2(source / name, target / name)
+    return names

@@ -32,14 +32,17 @@ def test_two_trial_sweep(tmp_path, ray_session):
 @pytest.mark.timeout(300)
 def test_pbt_clones_a_trial_with_its_donors_run(tmp_path, ray_session):
     """Two serial trials (seeds 0 and 1; seed 0 with a learning rate too small to learn). PBT's exploit must
-    replace the weak trial's run by the strong one's: its episodes, evaluations and best weights continue the
-    donor's history, none of its own."""
+    replace a trial's run by its donor's: its episodes, evaluations and best weights continue the donor's history,
+    none of its own."""
+    import json
+
     import pandas as pd
     import torch
     from ray import tune
     from ray.tune.schedulers import PopulationBasedTraining
 
-    from a3c_ray.tune import a3c_trainable, trial_resources
+    from a3c_ray.run.run_dir import BEST_CHECKPOINT_NAME
+    from a3c_ray.tune import RUN_FILES_LIST, a3c_trainable, trial_resources
 
     pbt = PopulationBasedTraining(time_attr="training_iteration", perturbation_interval=4, quantile_fraction=0.5,
                                   hyperparam_mutations={"lr": [2e-3, 3e-3]}, resample_probability=0.0)
@@ -56,23 +59,28 @@ def test_pbt_clones_a_trial_with_its_donors_run(tmp_path, ray_session):
     )
     results = tuner.fit()
     assert not results.errors
-    runs = {int(Path(r.path).name.split("seed=")[1][0]): Path(r.path) / "a3c_run" for r in results}  # as started
     assert list(tmp_path.rglob("pbt_policy_*.txt")), "no exploit happened"
-    weak, strong = (pd.read_csv(runs[s] / "episodes.csv") for s in (0, 1))
-    # the copied rows match the donor's to the second; after the clone the runs may repeat the same episodes (a
-    # serial run with the donor's seed and weights), but at other times
+    # each trial's run as it stands: its last checkpoint, the files its list names (Tune may have left files of
+    # other checkpoints in that directory); PBT may clone either trial from the other, more than once
+    runs = [Path(r.checkpoint.path) for r in results]
+    files = [json.loads((run / RUN_FILES_LIST).read_text()) for run in runs]
+    episodes = [pd.read_csv(run / "episodes.csv") for run in runs]
     columns = ["return", "length", "env_steps", "time_s"]
-    n = min(len(weak), len(strong))
-    same = (weak[columns].head(n).values == strong[columns].head(n).values).all(axis=1).cumprod().sum()
-    assert same >= 20  # the clone's history opens with the donor's episodes (its own seed 0 ones are gone)
-    cloned_at = weak["env_steps"].iloc[same - 1]
-    weak_evals, strong_evals = (pd.read_csv(runs[s] / "evals.csv") for s in (0, 1))
-    inherited = weak_evals[weak_evals["env_steps"] <= cloned_at]
-    donors = strong_evals.head(len(inherited))  # its evaluations before the clone (if any) are the donor's
-    assert inherited.values.tolist() == donors.values.tolist()  # values: an empty frame's dtypes may differ
-    if (runs[0] / "best_checkpoint.pt").is_file():  # its best weights are the best of that history
-        best = torch.load(runs[0] / "best_checkpoint.pt", weights_only=True)["counters"]
-        assert best["eval_return_mean"] == pytest.approx(weak_evals["return_mean"].max())
+    n = min(len(e) for e in episodes)
+    same = (episodes[0][columns].head(n).values == episodes[1][columns].head(n).values).all(axis=1).cumprod().sum()
+    # seeds 0 and 1 never play the same episodes at the same second: both histories opening alike means one run's
+    # own start is gone, replaced by the other's (a clone continues its donor's whole history)
+    assert same >= 20
+    shared_until = episodes[0]["env_steps"].iloc[same - 1]
+    evals = [pd.read_csv(run / "evals.csv") for run in runs]
+    shared = [e[e["env_steps"] <= shared_until] for e in evals]
+    assert shared[0].values.tolist() == shared[1].values.tolist()  # values: an empty frame's dtypes may differ
+    for run, names, history in zip(runs, files, evals):  # each run's best weights are the best of its history
+        if BEST_CHECKPOINT_NAME in names:
+            best = torch.load(run / BEST_CHECKPOINT_NAME, weights_only=True)["counters"]
+            assert best["eval_return_mean"] == pytest.approx(history["return_mean"].max())
+        else:
+            assert history.empty  # the first evaluation recorded is the best so far, and saved
 
 
 @pytest.mark.timeout(60)
