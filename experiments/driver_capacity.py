@@ -31,6 +31,7 @@ from a3c_ray.backends.protocol import AGGREGATE_FROM_WORKERS
 from a3c_ray.backends.ray_backend import INLINE_WEIGHTS_BYTES, RayBackend
 from a3c_ray.backends.simulated import SimulatedWorkers
 from a3c_ray.core.learner import Learner
+from a3c_ray.core.messages import pack_weights
 from a3c_ray.plumbing.atomic import atomic_write_text
 from common import csv_list, local_ray, output_dir, parser
 
@@ -99,8 +100,8 @@ def run_for(backend: RayBackend, seconds: float) -> list:
 def bare_loop(config, learner: Learner, sim: SimulatedWorkers, seconds: float):
     """Wait for the first finished task, take the other finished ones, get them all, resubmit: nothing else."""
     handles = [sim(config, i) for i in range(config.workers)]
-    weights = learner.weights()  # sent as the trainer sends them: inline when small, one ray.put when large
-    if weights.params.nbytes >= INLINE_WEIGHTS_BYTES:
+    weights = pack_weights(learner.weights())  # sent as the trainer sends them: inline when small, one ray.put
+    if len(weights) >= INLINE_WEIGHTS_BYTES:  # when large
         weights = ray.put(weights)
     pending = {handles[i].compute_gradients(weights): i for i in range(config.workers) for _ in range(TASKS_PER_WORKER)}
 

@@ -8,7 +8,7 @@ import pytest
 
 from a3c_ray import make_config, train
 from a3c_ray.core.learner import Learner
-from a3c_ray.core.messages import decode
+from a3c_ray.core.messages import decode, pack_weights, unpack_gradients
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +32,8 @@ def test_bfloat16_gradients_cross_ray_as_uint16_and_an_aggregator_sums_them_in_f
     # time, as this Ray has 2 CPUs and a worker takes one
     sent, reference = new_rollout_worker(bf16, 0), new_rollout_worker(f32, 0)
     try:
-        wire = ray.get(sent.compute_gradients(weights), timeout=120)
-        exact = ray.get(reference.compute_gradients(weights), timeout=120)
+        wire = unpack_gradients(ray.get(sent.compute_gradients(pack_weights(weights)), timeout=120))
+        exact = unpack_gradients(ray.get(reference.compute_gradients(pack_weights(weights)), timeout=120))
     finally:
         sent.kill()
         reference.kill()
@@ -48,7 +48,7 @@ def test_bfloat16_gradients_cross_ray_as_uint16_and_an_aggregator_sums_them_in_f
         ray.get(aggregated.ready(), timeout=120)
         report, deadline, add = None, time.monotonic() + 60, {0: aggregated}
         while (report is None or not len(report.batch)) and time.monotonic() < deadline:
-            report = ray.get(aggregator.collect.remote(weights, add), timeout=60)
+            report = ray.get(aggregator.collect.remote(pack_weights(weights), add), timeout=60)
             add = None
         assert report is not None and len(report.batch) >= 1 and not report.failed
         assert list(report.batch.sums) == [0] and report.batch.sums[0].dtype == np.float32

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import ray
 
 from a3c_ray.core.gradient_batch import GradientBatch
+from a3c_ray.core.messages import unpack_gradients
 from a3c_ray.errors import first_line
 
 COLLECT_WAIT_S = 1.0  # a collect call with nothing to hand over returns after this long (the driver's heartbeat)
@@ -68,7 +69,7 @@ class GradientAggregator:
         try:
             while True:
                 ref, sent = in_flight.popleft()
-                gradients = await asyncio.wait_for(ref, self.worker_timeout_s)
+                gradients = unpack_gradients(await asyncio.wait_for(ref, self.worker_timeout_s))
                 gradients.metrics["round_trip_s"] = time.monotonic() - sent
                 self.batch.add(gradients)
                 self.arrived.set()

@@ -20,6 +20,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from a3c_ray.backends.ray_aggregator import AggregatorReport, GradientAggregator
 from a3c_ray.config import Config
 from a3c_ray.core.gradient_batch import GradientBatch
+from a3c_ray.core.messages import unpack_gradients
 
 READY_TIMEOUT_S = 120.0
 log = logging.getLogger(__name__)
@@ -69,9 +70,10 @@ class DirectTasks:
     def started(self) -> None:
         pass
 
-    def receive(self, source: int, result: Any, sent: float, batch: GradientBatch) -> None:
-        result.metrics["round_trip_s"] = self.fleet.last_heard[source] - sent
-        batch.add(result)
+    def receive(self, source: int, result: bytes, sent: float, batch: GradientBatch) -> None:
+        gradients = unpack_gradients(result)
+        gradients.metrics["round_trip_s"] = self.fleet.last_heard[source] - sent
+        batch.add(gradients)
 
     def finish(self, batch: GradientBatch) -> None:
         pass  # whatever arrived is applied

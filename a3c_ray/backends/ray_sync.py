@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from a3c_ray.backends.ray_routes import Fleet
 from a3c_ray.core.gradient_batch import GradientBatch
+from a3c_ray.core.messages import unpack_gradients
 
 
 class SyncRounds:
@@ -40,9 +40,10 @@ class SyncRounds:
         for index in self.waiting:
             self.fleet.submit_tasks(index, 1)
 
-    def receive(self, source: int, result: Any, sent: float, batch: GradientBatch) -> None:
-        result.metrics["round_trip_s"] = self.fleet.last_heard[source] - sent
-        self.round.add(result)
+    def receive(self, source: int, result: bytes, sent: float, batch: GradientBatch) -> None:
+        gradients = unpack_gradients(result)
+        gradients.metrics["round_trip_s"] = self.fleet.last_heard[source] - sent
+        self.round.add(gradients)
         self.waiting.discard(source)
 
     def finish(self, batch: GradientBatch) -> None:

@@ -2,7 +2,8 @@
 
 A handle speaks the worker protocol (`compute_gradients(weights)` returns a Gradients) whether it points at a
 real actor or at one slot of a simulated-worker host (a3c_ray.backends.simulated), so the driver's capacity can
-be measured with the same code that trains.
+be measured with the same code that trains. Both cross Ray packed into bytes (messages.pack_weights,
+pack_gradients): Ray passes bytes without serialising objects.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import ray
 
 from a3c_ray.config import Config
-from a3c_ray.core.messages import Gradients, Weights
+from a3c_ray.core.messages import pack_gradients, unpack_weights
 from a3c_ray.core.worker import RolloutWorker
 
 
@@ -31,8 +32,9 @@ class RayRolloutWorker:
         """The actor's process id, so a test can end exactly the process its run started."""
         return os.getpid()
 
-    def compute_gradients(self, weights: Weights) -> Gradients:
-        return self.worker.compute_gradients(weights)
+    def compute_gradients(self, weights: bytes) -> bytes:
+        """Packed weights in, packed gradients out."""
+        return pack_gradients(self.worker.compute_gradients(unpack_weights(weights)))
 
 
 class WorkerHandle:
@@ -42,6 +44,7 @@ class WorkerHandle:
         self.index, self.actor, self.slot = index, actor, slot
 
     def compute_gradients(self, weights) -> ray.ObjectRef:
+        """`weights`: pack_weights() bytes, or an ObjectRef of them; the result is unpack_gradients()' input."""
         if self.slot is None:
             return self.actor.compute_gradients.remote(weights)
         return self.actor.compute_gradients.remote(weights, self.slot)

@@ -16,7 +16,7 @@ import ray
 
 from a3c_ray.backends.ray_workers import WorkerHandle
 from a3c_ray.config import Config
-from a3c_ray.core.messages import Gradients, Weights
+from a3c_ray.core.messages import Gradients, pack_gradients, unpack_weights
 
 METRICS = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "grad_norm": 0.0}
 
@@ -32,13 +32,14 @@ class SimulatedWorkerHost:
     def ready(self) -> str:
         return ray.get_runtime_context().get_node_id()
 
-    async def compute_gradients(self, weights: Weights, slot: int) -> Gradients:
+    async def compute_gradients(self, weights: bytes, slot: int) -> bytes:
+        version = unpack_weights(weights).version
         async with self.slots.setdefault(slot, asyncio.Lock()):
             start = time.perf_counter()
             await asyncio.sleep(self.task_s)
             self.busy_s += time.perf_counter() - start
             self.tasks += 1
-        return Gradients(slot, weights.version, self.grads, self.env_steps, [], dict(METRICS))
+        return pack_gradients(Gradients(slot, version, self.grads, self.env_steps, [], dict(METRICS)))
 
     def stats(self, reset: bool = False) -> tuple[float, int]:
         """Seconds the virtual workers spent in tasks, and tasks finished, since the last reset."""

@@ -140,9 +140,9 @@ class PeriodicEvaluator:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=2.0)
-        for queue in (self.requests, self.results):
-            queue.cancel_join_thread()
-            queue.close()
+        for channel in (self.requests, self.results):
+            channel.cancel_join_thread()
+            channel.close()
         # their semaphores are released (and unregistered from multiprocessing's resource tracker) when the queues
         # go, now: if Ray's teardown then crashes this process, the tracker has nothing to warn about on stderr
         # beside the supervisor's one line
