@@ -1,0 +1,108 @@
+"""MinAtar, the suite: Asterix, Breakout and SpaceInvaders (v1) from pixels with the CLI defaults, against the
+published gymnax PPO figures.
+
+    python experiments/minatar_suite.py                          # 3 games x seeds 0-2, 10M env steps each
+    python experiments/minatar_suite.py --games Breakout --seeds 0 --steps 2e6
+    python experiments/minatar_suite.py --quick                  # Breakout, seed 0, 1M env steps
+
+Each run is `a3c-ray train --env MinAtar/<Game>-v1 --stop-steps 10000000 --no-stop-at-threshold` as it comes: Ray,
+2 workers, the MinAtar family preset (presets/MinAtar.json: 16 envs x 16 steps, lr 7e-4, entropy 0.01, its greedy
+evaluation every 100k steps running beside training), all runs in one local Ray. The table gives, per game, the
+100-episode training mean at 1M, 2M, 5M and 10M env steps (median [min, max] over seeds), minutes of training to
+10M, env steps/s, and the published reference beside it: gymnax's PPO at 10M env steps with 64 envs (Asterix 15,
+Breakout 28, SpaceInvaders 131; its Freeway 58 is not run here). Writes `<out>/runs.csv`, `<out>/curves.csv`
+(every 25th episode's 100-episode mean, per run), `<out>/minatar_suite.md` and `<out>/<game>.png`; runs already
+in runs.csv (same game, seed and steps) are kept, not run again.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from a3c_ray import load_run  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
+from common import csv_list, local_ray, output_dir, parser, return_mean, run_row, seed_list, table  # noqa: E402
+
+PUBLISHED = {"Asterix": 15.0, "Breakout": 28.0, "SpaceInvaders": 131.0}  # gymnax PPO, 10M env steps, 64 envs
+CHECKPOINTS = [1_000_000, 2_000_000, 5_000_000, 10_000_000]
+CURVE_EVERY = 25
+
+
+def mean_at(episodes: pd.DataFrame, steps: int) -> float:
+    """The 100-episode training mean as it stood at `steps` env steps (NaN before 100 episodes, or when the run
+    stopped short of `steps`)."""
+    if episodes.empty or episodes["env_steps"].iloc[-1] < steps * 0.99:
+        return np.nan
+    means = return_mean(episodes["return"])[episodes["env_steps"] <= steps]
+    return float(means.iloc[-1]) if len(means) else np.nan
+
+
+def run_game(game: str, seed: int, steps: int, out) -> tuple[dict, pd.DataFrame]:
+    row = run_row(f"MinAtar/{game}-v1", out=out / f"{game}-s{seed}", seed=seed, stop_steps=steps,
+                  stop_at_threshold=False)
+    episodes = load_run(row["run_dir"]).episodes
+    result = {"game": game, "seed": seed, "steps": steps, "env_steps": row["env_steps"],
+              "minutes": row["training_s"] / 60, "env_steps_per_s": row["env_steps_per_s"],
+              **{f"mean_at_{c // 1_000_000}M": mean_at(episodes, c) for c in CHECKPOINTS}}
+    curve = pd.DataFrame({"game": game, "seed": seed, "env_steps": episodes["env_steps"],
+                          "mean_100": return_mean(episodes["return"])}).iloc[::CURVE_EVERY].dropna()
+    return result, curve
+
+
+def markdown(runs: pd.DataFrame) -> str:
+    runs = runs.assign(published=runs["game"].map(PUBLISHED))
+    columns = {f"mean at {c // 1_000_000}M": (f"mean_at_{c // 1_000_000}M", ".1f") for c in CHECKPOINTS}
+    return table(runs, ["game"], {"seeds": lambda g: len(g), **columns,
+                                  "gymnax PPO at 10M (published)": lambda g: f"{g['published'].iloc[0]:.0f}",
+                                  "minutes of training": ("minutes", ".1f"),
+                                  "env steps/s": ("env_steps_per_s", ",.0f")})
+
+
+def plot(curves: pd.DataFrame, game: str, path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for seed, frame in curves[curves["game"] == game].groupby("seed"):
+        ax.plot(frame["env_steps"], frame["mean_100"], lw=1, label=f"a3c_ray, seed {seed}")
+    ax.plot([1e7], [PUBLISHED[game]], "k*", ms=10, label="gymnax PPO at 10M (published)")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("return, 100-episode training mean")
+    ax.set_title(f"MinAtar/{game}-v1, Ray, 2 workers, 2 cores")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+
+
+def main() -> None:
+    options = parser(__doc__.splitlines()[0], "minatar_suite")
+    options.add_argument("--games", type=csv_list, default=",".join(PUBLISHED))
+    options.add_argument("--seeds", type=seed_list, default="0,1,2")
+    options.add_argument("--steps", type=float, default=1e7)
+    args = options.parse_args()
+    out = output_dir(args, "minatar_suite")
+    games, seeds, steps = (["Breakout"], [0], 1_000_000) if args.quick else (args.games, args.seeds, int(args.steps))
+    runs_path, curves_path = out / "runs.csv", out / "curves.csv"
+    runs = pd.read_csv(runs_path) if runs_path.is_file() else pd.DataFrame(columns=["game", "seed", "steps"])
+    curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame(columns=["game", "seed"])
+    with local_ray():
+        for seed in seeds:  # seeds outermost: an interrupted suite has every game at its first seeds
+            for game in games:
+                if ((runs["game"] == game) & (runs["seed"] == seed) & (runs["steps"] == steps)).any():
+                    continue
+                row, curve = run_game(game, seed, steps, out / "runs")
+                print(row, flush=True)
+                runs = pd.concat([runs[~((runs["game"] == game) & (runs["seed"] == seed))], pd.DataFrame([row])])
+                curves = pd.concat([curves[~((curves["game"] == game) & (curves["seed"] == seed))], curve])
+                atomic_write_text(runs_path, runs.to_csv(index=False))
+                atomic_write_text(curves_path, curves.to_csv(index=False))
+                atomic_write_text(out / "minatar_suite.md", markdown(runs))
+                plot(curves, game, out / f"{game}.png")
+
+
+if __name__ == "__main__":
+    main()
