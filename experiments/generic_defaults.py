@@ -68,7 +68,7 @@ def main() -> None:
     out = output_dir(args, "generic_defaults")
     path = out / "runs.csv"
     rows = pd.read_csv(path).to_dict("records") if path.is_file() else []
-    rows = [r for r in rows if not (r["label"] == args.label and r["env"] in args.envs)]  # these runs, again
+    rows = [r for r in rows if not (r["label"] == args.label and r["env"] in args.envs and r["seed"] in args.seeds)]
     for env_id in args.envs:
         for seed in args.seeds:
             rows.append(run(env_id, seed, args.label, args.tree, args.args.split(), args.budget_s))

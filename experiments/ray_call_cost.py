@@ -1,0 +1,100 @@
+"""The driver's CPU per Ray actor call, by what the call carries: the floor under the Ray backend's cost per task.
+
+    python experiments/ray_call_cost.py            # 3 rounds of 5 s per payload
+    python experiments/ray_call_cost.py --quick    # 1 round of 2 s
+
+Two actors, 2 calls queued at each, the driver waiting for the first finished call and sending the next one (the
+backend's loop, without the learner). Each call spins `--task-ms` in the actor and carries: an int (and returns an
+int); a Pendulum-v1 `Weights` (and returns its `Gradients`), as the backend sent them before 2026-12-07; the same
+packed into bytes (`messages.pack_weights` / `pack_gradients`, unpacked at both ends), as it sends them now. The
+driver's CPU (time.process_time: every thread of the process, Ray's C++ ones too) per call, median [min, max] over
+the rounds, taking turns payload by payload. Writes `<out>/call_cost.csv` and `<out>/call_cost.md`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import ray
+
+from a3c_ray import make_config
+from a3c_ray.core.learner import Learner
+from a3c_ray.core.messages import pack_gradients, pack_weights, unpack_gradients, unpack_weights
+from a3c_ray.core.worker import RolloutWorker
+from a3c_ray.plumbing.atomic import atomic_write_text
+from common import local_ray, output_dir, parser, table
+
+
+@ray.remote(num_cpus=1)
+class Spinner:
+    def __init__(self, gradients, task_ms: float):
+        self.gradients, self.packed, self.task_s = gradients, pack_gradients(gradients), task_ms / 1000
+
+    def _spin(self) -> None:
+        end = time.perf_counter() + self.task_s
+        while time.perf_counter() < end:
+            pass
+
+    def int_call(self, value: int) -> int:
+        self._spin()
+        return value
+
+    def object_call(self, weights):
+        self._spin()
+        return self.gradients
+
+    def bytes_call(self, weights: bytes) -> bytes:
+        unpack_weights(weights)
+        self._spin()
+        return self.packed
+
+
+def one_round(actors, payload: str, weights, seconds: float) -> dict:
+    """Calls/s and driver CPU per call over `seconds` of the loop."""
+    method, argument, unpack = {"int": ("int_call", 0, None), "Weights object": ("object_call", weights, None),
+                                "bytes": ("bytes_call", pack_weights(weights), unpack_gradients)}[payload]
+    pending = {getattr(a, method).remote(argument): i for i, a in enumerate(actors) for _ in range(2)}
+    calls, cpu0, start = 0, time.process_time(), time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=10)
+        for ref in ready:
+            result = ray.get(ref, timeout=10)
+            if unpack:
+                unpack(result)
+            index = pending.pop(ref)
+            argument = pack_weights(weights) if payload == "bytes" else argument  # packed per version, as sent
+            pending[getattr(actors[index], method).remote(argument)] = index
+            calls += 1
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    ray.get(list(pending), timeout=10)
+    return {"payload": payload, "calls_per_s": calls / elapsed, "driver_ms_per_call": cpu / calls * 1e3}
+
+
+def main() -> None:
+    options = parser(__doc__.splitlines()[0], "ray_overhead")
+    options.add_argument("--task-ms", type=float, default=3.0)
+    args = options.parse_args()
+    out = output_dir(args, "ray_overhead")
+    rounds, seconds = (1, 2.0) if args.quick else (3, 5.0)
+    config = make_config("Pendulum-v1")
+    weights = Learner(config).weights()
+    gradients = RolloutWorker(config, 0).compute_gradients(weights)
+    rows = []
+    with local_ray():
+        actors = [Spinner.remote(gradients, args.task_ms) for _ in range(2)]
+        ray.get([a.int_call.remote(0) for a in actors], timeout=120)
+        for _ in range(rounds):
+            for payload in ("int", "Weights object", "bytes"):
+                rows.append(one_round(actors, payload, weights, seconds))
+                print(rows[-1], flush=True)
+    runs = pd.DataFrame(rows)
+    atomic_write_text(out / "call_cost.csv", runs.to_csv(index=False))
+    atomic_write_text(out / "call_cost.md", f"Task {args.task_ms:.0f} ms, 2 actors x 2 calls queued, "
+                      f"{rounds} rounds of {seconds:.0f} s each payload:\n\n" + table(
+                          runs, ["payload"], {"driver CPU per call, ms": ("driver_ms_per_call", ".3f"),
+                                              "calls/s": ("calls_per_s", ",.0f")}))
+
+
+if __name__ == "__main__":
+    main()
