@@ -71,9 +71,11 @@ def test_pbt_clones_a_trial_with_its_donors_run(tmp_path, ray_session):
     # seeds 0 and 1 never play the same episodes at the same second: both histories opening alike means one run's
     # own start is gone, replaced by the other's (a clone continues its donor's whole history)
     assert same >= 20
-    shared_until = episodes[0]["env_steps"].iloc[same - 1]
+    shared_until = episodes[0]["time_s"].iloc[same - 1]  # (training seconds) the clone was taken after this
     evals = [pd.read_csv(run / "evals.csv") for run in runs]
-    shared = [e[e["env_steps"] <= shared_until] for e in evals]
+    # the evaluations recorded by then (by when they finished: one of weights taken before the clone may finish
+    # after it, in the donor's run only)
+    shared = [e[e["time_s"] <= shared_until] for e in evals]
     assert shared[0].values.tolist() == shared[1].values.tolist()  # values: an empty frame's dtypes may differ
     for run, names, history in zip(runs, files, evals):  # each run's best weights are the best of its history
         if BEST_CHECKPOINT_NAME in names:
