@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from a3c_ray import make_config
-from a3c_ray.plumbing.atomic import atomic_write_text
+from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text
 
 if TYPE_CHECKING:
     from a3c_ray import RunResult
@@ -312,3 +312,13 @@ def minatar_table(runs: pd.DataFrame) -> str:
         "minutes to a 100-episode mean of 10": value("minutes_to_10", ".1f", missing="not reached"),
         "env steps to 10": value("env_steps_to_10", ",.0f"), "final 100-episode mean": value("final_mean_100", ".1f"),
         "env steps": value("env_steps", ",.0f"), "env steps/s": value("env_steps_per_s", ",.0f")}, each_row=True)
+
+
+def save_png(fig, path: Path) -> None:
+    """A finished figure laid out, written atomically as a 100-dpi PNG, and closed (the experiment plots' one
+    ending)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)

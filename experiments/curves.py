@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from a3c_ray import RunResult, load_run  # noqa: E402
-from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write_text  # noqa: E402
 from a3c_ray.run.recorder import WINDOW  # noqa: E402
-from common import local_ray, output_dir, parser, plan, reached, sweep, table, threshold  # noqa: E402
+from common import local_ray, output_dir, parser, plan, reached, save_png, sweep, table, threshold  # noqa: E402
 
 BUDGET_STEPS = {"CartPole-v1": 400_000, "Pendulum-v1": 2_500_000}
 GRID_POINTS = 100
@@ -73,9 +73,7 @@ def plot_env(curves: pd.DataFrame, env_id: str, path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"{env_id}: a3c_ray, 2 workers; band = min/max over seeds")
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def comparison(runs: pd.DataFrame, by: list[str]) -> str:

@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from a3c_ray import load_run  # noqa: E402
-from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write_text  # noqa: E402
 from common import (  # noqa: E402
     MINATAR_COLUMNS,
     MINATAR_ENV,
@@ -43,6 +43,7 @@ from common import (  # noqa: E402
     pick,
     return_mean,
     run_row,
+    save_png,
     seed_list,
 )
 
@@ -119,9 +120,7 @@ def plot(curves: dict[str, pd.DataFrame], path) -> None:
     ax.set_title(f"{MINATAR_ENV} on 2 cores")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main() -> None:

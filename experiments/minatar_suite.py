@@ -25,8 +25,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from a3c_ray import load_run  # noqa: E402
-from a3c_ray.plumbing.atomic import atomic_write, atomic_write_text  # noqa: E402
-from common import csv_list, local_ray, output_dir, parser, return_mean, run_row, seed_list, table  # noqa: E402
+from a3c_ray.plumbing.atomic import atomic_write_text  # noqa: E402
+from common import (  # noqa: E402
+    csv_list,
+    local_ray,
+    output_dir,
+    parser,
+    return_mean,
+    run_row,
+    save_png,
+    seed_list,
+    table,  # noqa: E402
+)
 
 PUBLISHED = {"Asterix": 15.0, "Breakout": 28.0, "SpaceInvaders": 131.0}  # gymnax PPO, 10M env steps, 64 envs
 CHECKPOINTS = [1_000_000, 2_000_000, 5_000_000, 10_000_000]
@@ -73,9 +83,7 @@ def plot(curves: pd.DataFrame, game: str, path) -> None:
     ax.set_title(f"MinAtar/{game}-v1, Ray, 2 workers, 2 cores")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main() -> None:
