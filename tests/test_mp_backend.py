@@ -30,8 +30,13 @@ def test_shared_optimizer_state_is_in_shared_memory(tmp_path, optimizer):
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_killed_worker_is_restarted_within_10s(tmp_path):
+    """Killed up to the restart cap, one kill at a time: each time the replacement comes within 10 s and training
+    goes on. (A worker killed while holding a shared report queue's write lock once silenced the other one for good;
+    each kill is another chance to land there.)"""
+    from a3c_ray.backends.mp_backend import MAX_RESTARTS_PER_WORKER
+
     config = tiny_config(tmp_path, backend="mp", workers=2, envs_per_worker=4, stop_steps=None,
-                         stop_seconds=40, stop_return=None)
+                         stop_seconds=30, stop_at_threshold=False)
     trainer = Trainer(config)
     thread = threading.Thread(target=trainer.run)
     thread.start()
@@ -40,22 +45,23 @@ def test_killed_worker_is_restarted_within_10s(tmp_path):
         while time.monotonic() < deadline and trainer.recorder.updates < 20:
             time.sleep(0.2)
         assert trainer.recorder.updates >= 20, "training never got going"
-        victim = trainer.backend.processes[1]
-        os.kill(victim.pid, signal.SIGKILL)
-        killed_at = time.monotonic()
-        while trainer.backend.restarts == 0 and time.monotonic() - killed_at < 10:
-            time.sleep(0.1)
-        assert trainer.backend.restarts == 1, "the dead worker was not noticed within 10 s"
-        replacement = trainer.backend.processes[1]
-        assert replacement.pid != victim.pid and replacement.is_alive()
-        steps_then = trainer.recorder.env_steps
-        time.sleep(3)
-        assert trainer.recorder.env_steps > steps_then  # training went on
+        for kill in range(1, MAX_RESTARTS_PER_WORKER + 1):
+            victim = trainer.backend.processes[1]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            while trainer.backend.restarts < kill and time.monotonic() - killed_at < 10:
+                time.sleep(0.1)
+            assert trainer.backend.restarts == kill, f"dead worker (kill {kill}) not noticed within 10 s"
+            replacement = trainer.backend.processes[1]
+            assert replacement.pid != victim.pid and replacement.is_alive()
+            steps_then = trainer.recorder.env_steps
+            time.sleep(3)
+            assert trainer.recorder.env_steps > steps_then, f"no env steps in 3 s after kill {kill}"
         pids = [p.pid for p in trainer.backend.processes]
     finally:
         thread.join(timeout=120)
     assert not thread.is_alive()
-    assert trainer.summary["worker_restarts"] == 1
+    assert trainer.summary["worker_restarts"] == MAX_RESTARTS_PER_WORKER
     for pid in pids:  # no orphans: every worker process has exited
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
