@@ -180,7 +180,7 @@ def markdown(runs: pd.DataFrame, summary: pd.DataFrame, ceilings: pd.DataFrame, 
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "bench")
+    options = parser(__doc__, "bench")
     options.add_argument("--no-sb3", action="store_true", help="skip the SB3 A2C baseline")
     options.add_argument("--envs", type=csv_list, help="comma-separated subset of the envs (default: "
                          "CartPole-v1,Pendulum-v1)")

@@ -28,7 +28,7 @@ def markdown(runs: pd.DataFrame) -> str:
 
 def main() -> None:
     """Every seed on every backend, one run at a time (seeds outer), rows appended as they finish."""
-    options = parser(__doc__.splitlines()[0], "cartpole_ab")
+    options = parser(__doc__, "cartpole_ab")
     options.add_argument("--label", required=True)
     options.add_argument("--backends", type=csv_list, default="ray,mp")
     options.add_argument("--seeds", type=seed_list, default="0,1,2,3,4")

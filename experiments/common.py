@@ -28,11 +28,16 @@ RESULTS = Path(__file__).resolve().parent / "results"  # wherever the script is 
 SEEDS = [0, 1, 2]
 
 
-def parser(description: str, name: str) -> argparse.ArgumentParser:
-    """--quick and --out, the two options every experiment has."""
+def parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """--out, and --quick where the script has a short version, from its docstring: the first paragraph describes
+    the script, and the comment on its `--quick` usage line says what --quick runs (no such line, no --quick)."""
+    description = " ".join(doc.strip().split("\n\n")[0].split())
+    quick = [line.split("#", 1)[1].strip() for line in doc.splitlines() if "--quick" in line and "#" in line]
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--quick", action="store_true", help="CartPole only, 1 seed, small budgets")
-    p.add_argument("--out", help=f"default: experiments/results/{name} (with --quick: {name}-quick, not committed)")
+    if quick:
+        p.add_argument("--quick", action="store_true", help=quick[0])
+    also = f" (with --quick: {name}-quick, not committed)" if quick else ""
+    p.add_argument("--out", help=f"default: experiments/results/{name}{also}")
     return p
 
 
@@ -85,7 +90,8 @@ def replace_rows(path: Path, rows: list[dict], labels) -> pd.DataFrame:
 
 def output_dir(args: argparse.Namespace, name: str) -> Path:
     """--out, or experiments/results/<name>; --quick runs never write over the committed results."""
-    out = Path(args.out) if args.out else RESULTS / f"{name}{'-quick' if args.quick else ''}"
+    quick = getattr(args, "quick", False)
+    out = Path(args.out) if args.out else RESULTS / f"{name}{'-quick' if quick else ''}"
     out.mkdir(parents=True, exist_ok=True)
     return out
 

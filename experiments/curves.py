@@ -83,7 +83,7 @@ def comparison(runs: pd.DataFrame, by: list[str]) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "curves")
+    options = parser(__doc__, "curves")
     options.add_argument("--replot", action="store_true", help="redo figures and tables from the CSVs in --out")
     args = options.parse_args()
     out = output_dir(args, "curves")

@@ -139,7 +139,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "driver_capacity")
+    options = parser(__doc__, "driver_capacity")
     options.add_argument("--seconds", type=float, default=None, help="measured window per cell (5 quick, 10 full)")
     options.add_argument("--modes", type=csv_list, default=",".join(MODES))
     args = options.parse_args()

@@ -79,7 +79,7 @@ def latency(path: Path, fmt: str, columns: list[np.ndarray], policy, calls: int 
 
 def main() -> None:
     torch.set_num_threads(1)
-    args = parser(__doc__.splitlines()[0], "export").parse_args()
+    args = parser(__doc__, "export").parse_args()
     out = output_dir(args, "export")
     names = ["CartPole-v1"] if args.quick else list(POLICIES)
     rows = [row for name in names for row in measure(name, *POLICIES[name], out)]

@@ -57,7 +57,7 @@ def markdown(runs: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "generic_defaults")
+    options = parser(__doc__, "generic_defaults")
     options.add_argument("--tree", help="a checkout of a3c_ray to run instead of this one (put on PYTHONPATH)")
     options.add_argument("--label", default="after")
     options.add_argument("--envs", type=csv_list, default=",".join(BUDGET_S))

@@ -2,6 +2,7 @@
 
     python experiments/grad_dtype.py                  # 150 s of training each, seed 0, one after the other
     python experiments/grad_dtype.py --seconds 300 --seeds 0,1,2
+    python experiments/grad_dtype.py --quick          # 30 s each
 
 Each run is minatar_breakout.py's a3c_ray run (`a3c-ray train --env MinAtar/Breakout-v1`, CLI defaults, Ray,
 2 workers, no early stop) with `--grad-dtype` float32 or bfloat16. Compared: seconds and env steps to a
@@ -15,7 +16,7 @@ from common import MINATAR_COLUMNS, local_ray, minatar_options, minatar_table, o
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "grad_dtype")
+    options = parser(__doc__, "grad_dtype")
     options.add_argument("--seconds", type=float, default=150.0)
     options.add_argument("--seeds", type=seed_list, default="0")
     args = options.parse_args()

@@ -88,7 +88,7 @@ def markdown(runs: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "pendulum_levers")
+    options = parser(__doc__, "pendulum_levers")
     options.add_argument("--env", default="Pendulum-v1")
     options.add_argument("--levers", type=csv_list, default=",".join(LEVERS))
     options.add_argument("--backends", type=csv_list, default="ray")

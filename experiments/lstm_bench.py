@@ -94,7 +94,7 @@ def markdown(runs: pd.DataFrame, cost: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "lstm")
+    options = parser(__doc__, "lstm")
     options.add_argument("--budget-s", type=float, default=600.0)
     options.add_argument("--no-baseline", action="store_true", help="skip RecurrentPPO")
     options.add_argument("--control-seeds", type=int, default=3, help="seeds of the no-LSTM control (10 min each)")

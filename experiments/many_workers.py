@@ -2,6 +2,7 @@
 
     python experiments/many_workers.py             # seeds 0-2, per-gradient and batched drivers, 16 workers
     python experiments/many_workers.py --workers 16 --modes batched,aggregated --seeds 0
+    python experiments/many_workers.py --quick     # seed 0 only
 
 Each run is `a3c-ray train --env CartPole-v1 --workers 16` (CLI defaults: stop when the greedy evaluation reaches
 475, 90 s budget here), with the driver mode changed. Start-up is split into Ray's start and the workers': the
@@ -38,7 +39,7 @@ def markdown(runs: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "many_workers")
+    options = parser(__doc__, "many_workers")
     options.add_argument("--workers", type=int, default=16)
     options.add_argument("--modes", type=csv_list, default="per_gradient,batched")
     options.add_argument("--seeds", type=seed_list, default="0,1,2")

@@ -124,7 +124,7 @@ def plot(curves: dict[str, pd.DataFrame], path) -> None:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "minatar")
+    options = parser(__doc__, "minatar")
     options.add_argument("--seeds", type=seed_list, default="0")
     options.add_argument("--minutes", type=float, default=15.0)
     options.add_argument("--no-baseline", action="store_true")

@@ -87,7 +87,7 @@ def plot(curves: pd.DataFrame, game: str, path) -> None:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "minatar_suite")
+    options = parser(__doc__, "minatar_suite")
     options.add_argument("--games", type=csv_list, default=",".join(PUBLISHED))
     options.add_argument("--seeds", type=seed_list, default="0,1,2")
     options.add_argument("--steps", type=float, default=1e7)

@@ -92,7 +92,7 @@ def notes(group: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "own_problem")
+    options = parser(__doc__, "own_problem")
     options.add_argument("--seeds", type=seed_list, default=[0, 1, 2])
     options.add_argument("--sb3-budget-s", type=float, default=60.0)
     args = options.parse_args()

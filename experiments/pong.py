@@ -45,7 +45,7 @@ def to_target(run: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "pong")
+    options = parser(__doc__, "pong")
     options.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     options.add_argument("--hours", type=float, default=4.0)
     options.add_argument("--seed", type=int, default=0)

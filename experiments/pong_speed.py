@@ -3,6 +3,7 @@ single envs, and the gradient size and round trip on Ray.
 
     python experiments/pong_speed.py                 # 45 s per configuration, seed 0
     python experiments/pong_speed.py --seconds 20
+    python experiments/pong_speed.py --quick         # 15 s per configuration
 
 Each configuration is `a3c-ray train --env ALE/Pong-v5` (the ALE preset: 4 envs x 20 steps per task, 2 workers)
 with the evaluation off, stopped after `--seconds` of training. Throughput is the summary's env_steps_per_s; on
@@ -52,7 +53,7 @@ def markdown(runs: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "pong_speed")
+    options = parser(__doc__, "pong_speed")
     options.add_argument("--seconds", type=float, default=45.0)
     args = options.parse_args()
     out = output_dir(args, "pong_speed")

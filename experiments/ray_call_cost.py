@@ -72,7 +72,7 @@ def one_round(actors, payload: str, weights, seconds: float) -> dict:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "ray_overhead")
+    options = parser(__doc__, "ray_overhead")
     options.add_argument("--task-ms", type=float, default=3.0)
     args = options.parse_args()
     out = output_dir(args, "ray_overhead")

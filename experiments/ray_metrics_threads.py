@@ -53,7 +53,7 @@ def exporter_threads(pid: int) -> int:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "ray_metrics_threads")
+    options = parser(__doc__, "ray_metrics_threads")
     out = output_dir(options.parse_args(), "ray_metrics_threads")
     rows = []
     for setting in ("off", "on"):

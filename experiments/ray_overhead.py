@@ -170,7 +170,7 @@ def _frame_name(frame: str) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "ray_overhead")
+    options = parser(__doc__, "ray_overhead")
     options.add_argument("--seconds", type=float, default=20.0)
     options.add_argument("--profile", type=csv_list, default=[], help="backends to profile (ray,mp), then stop")
     options.add_argument("--envs", type=csv_list, help="default: CartPole-v1,Pendulum-v1 (--quick: CartPole-v1)")

@@ -60,7 +60,7 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "ray_soak")
+    options = parser(__doc__, "ray_soak")
     options.add_argument("--runs", type=int, default=200)
     options.add_argument("--label", default="after", help="name of this batch of runs in the tables")
     options.add_argument("--no-busy-core", action="store_true", help="leave the second core idle")

@@ -207,7 +207,7 @@ def gradient_rate(config, model: ClusterModel, task_s: float) -> tuple[float, st
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n")[0], "scaling")
+    p = parser(__doc__, "scaling")
     p.add_argument("--envs", type=csv_list)
     p.add_argument("--workers", type=lambda t: [int(n) for n in csv_list(t)])
     p.add_argument("--modes", type=csv_list)

@@ -3,6 +3,7 @@
     python experiments/startup.py                          # this checkout, 3 runs of each command
     python experiments/startup.py --tree /tmp/old --label before   # another checkout of a3c_ray, same machine
     python experiments/startup.py --compare before=/tmp/old --runs 5   # both, taking turns run by run
+    python experiments/startup.py --quick                  # 1 run of each command
 
 Commands (as `python -m a3c_ray ...`, which is what the `a3c-ray` script runs): `--help`; `train --env
 CartPole-v1` (what `make train` runs, defaults, into a fresh directory); `evaluate RUN --episodes 1`. For the
@@ -132,7 +133,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "startup")
+    options = parser(__doc__, "startup")
     checkout_options(options, runs=3)
     options.add_argument("--importtime", action="store_true")
     options.add_argument("--importtime-only", action="store_true")

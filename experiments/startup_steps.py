@@ -3,6 +3,7 @@
     python experiments/startup_steps.py                 # 5 runs, into experiments/results/startup/
     python experiments/startup_steps.py --runs 3 --label before --tree /tmp/old   # another checkout, same machine
     python experiments/startup_steps.py --compare before=/tmp/old          # both, taking turns run by run
+    python experiments/startup_steps.py --quick         # 1 run
 
 Each run starts the training child as the `a3c-ray` supervisor does (`python -m a3c_ray train ...`, the status file
 set), through a wrapper that stamps the time when each step of the driver ends: the CLI's imports, the start of a
@@ -133,7 +134,7 @@ class CpuSampler:
 
 
 def main() -> None:
-    options = parser(__doc__.splitlines()[0], "startup")
+    options = parser(__doc__, "startup")
     checkout_options(options, runs=5)
     args = options.parse_args()
     out = output_dir(args, "startup")

@@ -104,7 +104,7 @@ def batching(env: str, workers: int, model: dict, seed: int, out: Path) -> float
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n")[0], "virtual_validation")
+    p = parser(__doc__, "virtual_validation")
     p.add_argument("--envs", type=csv_list, default=None)
     p.add_argument("--workers", type=lambda t: [int(w) for w in csv_list(t)], default=None)
     p.add_argument("--seeds", type=seed_list, default=None)
