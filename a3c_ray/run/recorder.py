@@ -132,7 +132,7 @@ class Recorder:
             **{m: float(np.mean([i.metrics.get(m, math.nan) for i in applied])) if applied else math.nan
                for m in METRICS},
             "policy_lag_mean": float(np.mean(lags)) if lags else math.nan,
-            "policy_lag_p95": float(np.percentile(lags, 95)) if lags else math.nan,
+            "policy_lag_p95": float(np.percentile(lags, 95, method="inverted_cdf")) if lags else math.nan,
             "policy_lag_max": int(max(lags)) if lags else 0,
             "gradients": self.gradients,
             "gradients_per_update": len(applied) / steps if steps else math.nan,
