@@ -20,7 +20,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from a3c_ray.backends.ray_aggregator import AggregatorReport, GradientAggregator
 from a3c_ray.config import Config
 from a3c_ray.core.gradient_batch import GradientBatch
-from a3c_ray.core.messages import unpack_gradients
+from a3c_ray.core.messages import Gradients, unpack_gradients
 
 READY_TIMEOUT_S = 120.0
 log = logging.getLogger(__name__)
@@ -49,6 +49,13 @@ class Fleet(Protocol):
     def reason_text(self, reason: object) -> str: ...
 
 
+def received_gradients(fleet: Fleet, source: int, result: bytes, sent: float) -> Gradients:
+    """A worker's packed result, unpacked, with the task's round trip (sent -> heard back) among its metrics."""
+    gradients = unpack_gradients(result)
+    gradients.metrics["round_trip_s"] = fleet.last_heard[source] - sent
+    return gradients
+
+
 class DirectTasks:
     """The driver keeps --tasks-per-worker tasks queued at every worker; each result is replaced by one task with
     the newest weights. Batched (the default): every result already finished is applied in one step."""
@@ -71,9 +78,7 @@ class DirectTasks:
         pass
 
     def receive(self, source: int, result: bytes, sent: float, batch: GradientBatch) -> None:
-        gradients = unpack_gradients(result)
-        gradients.metrics["round_trip_s"] = self.fleet.last_heard[source] - sent
-        batch.add(gradients)
+        batch.add(received_gradients(self.fleet, source, result, sent))
 
     def finish(self, batch: GradientBatch) -> None:
         pass  # whatever arrived is applied

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from a3c_ray.backends.ray_routes import Fleet
+from a3c_ray.backends.ray_routes import Fleet, received_gradients
 from a3c_ray.core.gradient_batch import GradientBatch
-from a3c_ray.core.messages import unpack_gradients
 
 
 class SyncRounds:
@@ -41,9 +40,7 @@ class SyncRounds:
             self.fleet.submit_tasks(index, 1)
 
     def receive(self, source: int, result: bytes, sent: float, batch: GradientBatch) -> None:
-        gradients = unpack_gradients(result)
-        gradients.metrics["round_trip_s"] = self.fleet.last_heard[source] - sent
-        self.round.add(gradients)
+        self.round.add(received_gradients(self.fleet, source, result, sent))
         self.waiting.discard(source)
 
     def finish(self, batch: GradientBatch) -> None:
