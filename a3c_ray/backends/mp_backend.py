@@ -14,68 +14,20 @@ import logging
 import time
 from multiprocessing.connection import Connection, wait
 
-import numpy as np
 import torch
 import torch.multiprocessing as mp
 
+from a3c_ray.backends.mp_worker import SharedNormalizerState, worker_main
 from a3c_ray.config import Config
-from a3c_ray.core.gradient_batch import GradientInfo, Update, skip_reason
+from a3c_ray.core.gradient_batch import Update
 from a3c_ray.core.learner import Learner
-from a3c_ray.core.messages import Weights
-from a3c_ray.core.model import get_flat_weights
-from a3c_ray.core.optim import FlatOptimizer
-from a3c_ray.core.worker import RolloutWorker
 from a3c_ray.errors import BackendError
-from a3c_ray.plumbing.interrupts import leave_terminal_signals_to_the_driver
 from a3c_ray.plumbing.spawn import EXIT_SCRIPT_REIMPORTED, NO_MAIN_GUARD
 
 JOIN_TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 120.0
 log = logging.getLogger(__name__)
 MAX_RESTARTS_PER_WORKER = 3
-
-
-class SharedNormalizerState:
-    """Normaliser statistics in one shared float64 tensor, so workers read the driver's merged view."""
-
-    def __init__(self, obs_dim: int):
-        self.obs_dim = obs_dim
-        self.buffer = torch.zeros(2 * obs_dim + 4, dtype=torch.float64).share_memory_()
-
-    def write(self, state: dict[str, np.ndarray]) -> None:
-        parts = [state["obs_mean"], state["obs_var"], [state["obs_count"]], [state["ret_mean"]],
-                 [state["ret_var"]], [state["ret_count"]]]
-        self.buffer.copy_(torch.from_numpy(np.concatenate([np.ravel(p) for p in parts]).astype(np.float64)))
-
-    def read(self) -> dict[str, np.ndarray]:
-        b, d = self.buffer.numpy().copy(), self.obs_dim
-        return {"obs_mean": b[:d], "obs_var": b[d:2 * d], "obs_count": b[2 * d], "ret_mean": b[2 * d + 1],
-                "ret_var": b[2 * d + 2], "ret_count": b[2 * d + 3]}
-
-
-def worker_main(config: Config, index: int, incarnation: int, model, optimizer: FlatOptimizer, version, lock,
-                normalizer: SharedNormalizerState, reports, stop, lr) -> None:
-    """Body of one worker process: rollout, gradient, locked shared optimizer step, report; until stop."""
-    leave_terminal_signals_to_the_driver()
-    worker = RolloutWorker(config, index, incarnation)
-    reports.send(("ready", index))
-    while not stop.value:
-        gradients = worker.compute_gradients(Weights(version.value, get_flat_weights(model), normalizer.read()))
-        lag = version.value - gradients.version
-        skipped = skip_reason(gradients, lag, None)  # staleness is judged under the lock, where lag is exact
-        if not skipped:
-            with lock:
-                lag = version.value - gradients.version
-                skipped = skip_reason(gradients, lag, config.max_policy_lag)
-                if not skipped:
-                    optimizer.lr = float(lr[0])  # the driver's schedule (--lr-schedule)
-                    optimizer.step(model.flat, torch.from_numpy(gradients.values()))  # read, never aliased
-                    version.value += 1
-        info = GradientInfo(index, gradients.version, gradients.env_steps, gradients.episodes, gradients.metrics,
-                            skipped, lag)
-        reports.send(("update", (Update([info], not skipped), gradients.normalizer_delta if gradients.finite else {})))
-    worker.close()
-    reports.close()
 
 
 class MultiprocessingBackend:
@@ -122,8 +74,8 @@ class MultiprocessingBackend:
         while waiting:
             if time.monotonic() > deadline:
                 raise BackendError(f"mp workers {sorted(waiting)} did not start within {READY_TIMEOUT_S:.0f} s")
-            if not self._receive(0.5):
-                self._check_started(waiting)
+            self._receive(0.5)
+            self._check_started(waiting)  # each pass: one worker's reports must not hide another's death
             for kind, body in self.pending:
                 if kind == "ready":
                     waiting.discard(body)
@@ -143,9 +95,9 @@ class MultiprocessingBackend:
                                "start-up, before it was ready; see its output above")
 
     def _spawn(self, index: int):
-        """Start worker `index` with a new report pipe (its predecessor's, if any, is closed)."""
+        """Start worker `index` with a new report pipe; its predecessor's is read to the end and closed."""
         if self.channels[index] is not None:
-            self.channels[index].close()
+            self._drain(self.channels[index])
         reader, writer = self.ctx.Pipe(duplex=False)
         process = self.ctx.Process(
             target=worker_main, name=f"a3c-mp-worker-{index}", daemon=True,
@@ -162,15 +114,22 @@ class MultiprocessingBackend:
         if not open_channels:  # every worker gone: the caller restarts them after this wait
             time.sleep(timeout)
         for channel in wait(open_channels, timeout=timeout) if open_channels else []:
-            try:
-                for _ in range(64):
-                    if not channel.poll():
-                        break
-                    self.pending.append(channel.recv())
-            except (EOFError, OSError):  # its worker exited (or died mid-message): nothing more will come
-                channel.close()
-                self.channels[self.channels.index(channel)] = None
+            self._drain(channel, at_most=64)
         return bool(self.pending)
+
+    def _drain(self, channel: Connection, at_most: int | None = None) -> None:
+        """Move what `channel` holds (up to `at_most` reports) to `pending`; at its end (its worker exited, or
+        died mid-message: nothing more will come) close it."""
+        try:
+            while (at_most is None or at_most > 0) and channel.poll():
+                self.pending.append(channel.recv())
+                at_most = None if at_most is None else at_most - 1
+            if at_most is not None:
+                return
+        except (EOFError, OSError):
+            pass
+        channel.close()
+        self.channels[self.channels.index(channel)] = None
 
     def poll(self, timeout: float) -> list[Update]:
         """Block for the first report (up to `timeout`), then take whatever else is already queued."""
@@ -187,6 +146,7 @@ class MultiprocessingBackend:
             if delta:
                 self.learner.normalizer.merge(delta)
             updates.append(update)
+        self._check_workers()  # also when reports kept coming: a busy driver still notices a dead worker
         self.normalizer.write(self.learner.normalizer.state())
         self.lr[0] = self.learner.optimizer.lr
         self.learner.version = self.version.value
