@@ -119,3 +119,34 @@ def test_a_worker_that_keeps_dying_stops_the_run_after_the_restart_cap(tmp_path)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stop_reason"] == "error" and summary["worker_restarts"] == MAX_RESTARTS_PER_WORKER
     assert summary["env_steps"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_live_workers_optimizer_lock_is_left_alone_when_another_worker_dies(tmp_path):
+    """The test holds the optimizer lock as a live worker in a slow step would; worker 1 dies and is replaced, and
+    the lock is still the test's to release (the driver once released any lock not free within 1 s, so the live
+    holder's own release then failed and two steps could run at once)."""
+    from a3c_ray.backends.mp_backend import MultiprocessingBackend
+
+    config = tiny_config(tmp_path, backend="mp", workers=2, envs_per_worker=4, stop_steps=None, stop_seconds=60,
+                         stop_at_threshold=False)
+    backend = MultiprocessingBackend(config, Learner(config))
+    backend.start()
+    try:
+        assert backend.lock.acquire(timeout=10)
+        backend.lock_holder.value = os.getpid()  # alive, mid-step
+        os.kill(backend.processes[1].pid, signal.SIGKILL)
+        backend.processes[1].join(timeout=5)
+        deadline = time.monotonic() + 30
+        while backend.restarts == 0 and time.monotonic() < deadline:
+            backend.poll(timeout=0.5)
+        assert backend.restarts == 1
+        backend.lock_holder.value = 0
+        backend.lock.release()  # raises ValueError if the driver had released it meanwhile
+        reports, deadline = 0, time.monotonic() + 30
+        while reports < 20 and time.monotonic() < deadline:  # and the workers step again once it is free
+            reports += sum(update.applied for update in backend.poll(timeout=0.5))
+        assert reports >= 20
+    finally:
+        backend.stop()

@@ -58,6 +58,7 @@ class MultiprocessingBackend:
         # no lock of its own (see above): every increment happens under self.lock
         self.version = self.ctx.Value("q", self.learner.version, lock=False)
         self.lock = self.ctx.Lock()
+        self.lock_holder = self.ctx.Value("q", 0, lock=False)  # pid of the worker in the optimizer step, or 0
         self.normalizer = SharedNormalizerState(self.learner.normalizer.obs_rms.mean.shape[0])
         self.normalizer.write(self.learner.normalizer.state())
         self.stop_flag = self.ctx.Value("b", 0, lock=False)  # not an Event (see above)
@@ -102,7 +103,7 @@ class MultiprocessingBackend:
         process = self.ctx.Process(
             target=worker_main, name=f"a3c-mp-worker-{index}", daemon=True,
             args=(self.config, index, self.incarnations[index], self.learner.model, self.learner.optimizer,
-                  self.version, self.lock, self.normalizer, writer, self.stop_flag, self.lr))
+                  self.version, (self.lock, self.lock_holder), self.normalizer, writer, self.stop_flag, self.lr))
         process.start()
         writer.close()  # the worker holds the only writing end, so its death reads as EOF here
         self.channels[index] = reader
@@ -173,17 +174,24 @@ class MultiprocessingBackend:
                                    f"after {MAX_RESTARTS_PER_WORKER} restarts; see its log above")
             log.warning("mp worker %d (pid %s) died with exit code %s; restarting it", index, process.pid,
                         process.exitcode)
-            self._free_orphaned_lock()
+            self._free_orphaned_lock(process.pid)
             self.incarnations[index] += 1
             self.processes[index] = self._spawn(index)
             self.restarts += 1  # counted once the replacement exists
 
-    def _free_orphaned_lock(self) -> None:
-        """A worker killed mid optimizer step leaves the lock held for good; a step holds it ~100 us, so a lock
-        not free within a second is that orphan, and is released (the torn step is tolerated, as in Hogwild)."""
-        if not self.lock.acquire(timeout=1.0):
-            log.warning("the shared optimizer lock was held by the dead worker; releasing it")
-        self.lock.release()  # ours just taken, or the dead worker's
+    def _free_orphaned_lock(self, dead_pid: int) -> None:
+        """A worker killed mid optimizer step leaves the lock held for good: released when the dead worker is the
+        recorded holder (the torn step is tolerated, as in Hogwild), never a live worker's, however slow its step.
+        Held 5 s with no holder recorded: the dead worker died between taking it and recording itself."""
+        if self.lock_holder.value != dead_pid:
+            if self.lock.acquire(timeout=5.0):
+                self.lock.release()
+                return
+            if self.lock_holder.value != 0:
+                return  # a live worker's, mid-step
+        log.warning("the shared optimizer lock was held by the dead worker (pid %d); releasing it", dead_pid)
+        self.lock_holder.value = 0
+        self.lock.release()
 
     def stop(self) -> None:
         if not self.processes:

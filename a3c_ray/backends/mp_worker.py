@@ -6,6 +6,8 @@ reports to the driver through its own pipe. It takes no other shared lock (see m
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
@@ -36,10 +38,12 @@ class SharedNormalizerState:
                 "ret_var": b[2 * d + 2], "ret_count": b[2 * d + 3]}
 
 
-def worker_main(config: Config, index: int, incarnation: int, model, optimizer: FlatOptimizer, version, lock,
+def worker_main(config: Config, index: int, incarnation: int, model, optimizer: FlatOptimizer, version, locked,
                 normalizer: SharedNormalizerState, reports, stop, lr) -> None:
-    """Body of one worker process: rollout, gradient, locked shared optimizer step, report; until stop."""
+    """Body of one worker process: rollout, gradient, locked shared optimizer step, report; until stop. `locked`:
+    the optimizer lock, and where its holder's pid is recorded (so the driver frees it only from a dead holder)."""
     leave_terminal_signals_to_the_driver()
+    lock, holder = locked
     worker = RolloutWorker(config, index, incarnation)
     reports.send(("ready", index))
     while not stop.value:
@@ -48,12 +52,16 @@ def worker_main(config: Config, index: int, incarnation: int, model, optimizer: 
         skipped = skip_reason(gradients, lag, None)  # staleness is judged under the lock, where lag is exact
         if not skipped:
             with lock:
-                lag = version.value - gradients.version
-                skipped = skip_reason(gradients, lag, config.max_policy_lag)
-                if not skipped:
-                    optimizer.lr = float(lr[0])  # the driver's schedule (--lr-schedule)
-                    optimizer.step(model.flat, torch.from_numpy(gradients.values()))  # read, never aliased
-                    version.value += 1
+                holder.value = os.getpid()
+                try:
+                    lag = version.value - gradients.version
+                    skipped = skip_reason(gradients, lag, config.max_policy_lag)
+                    if not skipped:
+                        optimizer.lr = float(lr[0])  # the driver's schedule (--lr-schedule)
+                        optimizer.step(model.flat, torch.from_numpy(gradients.values()))  # read, never aliased
+                        version.value += 1
+                finally:
+                    holder.value = 0
         info = GradientInfo(index, gradients.version, gradients.env_steps, gradients.episodes, gradients.metrics,
                             skipped, lag)
         reports.send(("update", (Update([info], not skipped), gradients.normalizer_delta if gradients.finite else {})))
