@@ -7,6 +7,7 @@ import re
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -15,6 +16,21 @@ from a3c_ray.core.learner import Learner
 from a3c_ray.run.trainer import Trainer
 from conftest import tiny_config
 from local_cluster import wait_for
+
+
+@contextmanager
+def started_backend(tmp_path):
+    """A 2-worker mp backend on CartPole, driven by the test itself (no Trainer), stopped after."""
+    from a3c_ray.backends.mp_backend import MultiprocessingBackend
+
+    config = tiny_config(tmp_path, backend="mp", workers=2, envs_per_worker=4, stop_steps=None, stop_seconds=60,
+                         stop_at_threshold=False)
+    backend = MultiprocessingBackend(config, Learner(config))
+    backend.start()
+    try:
+        yield backend
+    finally:
+        backend.stop()
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
@@ -78,13 +94,7 @@ def test_a_worker_killed_while_blocked_reporting_does_not_silence_the_others(tmp
     worker 0's reports still arrive and worker 1 is replaced. (Through the one queue all workers once shared, the
     killed worker's feeder thread could die holding the queue's write lock, blocked mid-write, and every other
     worker's reports stopped for good.)"""
-    from a3c_ray.backends.mp_backend import MultiprocessingBackend
-
-    config = tiny_config(tmp_path, backend="mp", workers=2, envs_per_worker=4, stop_steps=None, stop_seconds=60,
-                         stop_at_threshold=False)
-    backend = MultiprocessingBackend(config, Learner(config))
-    backend.start()
-    try:
+    with started_backend(tmp_path) as backend:
         time.sleep(3)  # nobody reads: a few hundred reports fill each pipe
         os.kill(backend.processes[1].pid, signal.SIGKILL)
         backend.processes[1].join(timeout=5)
@@ -93,8 +103,6 @@ def test_a_worker_killed_while_blocked_reporting_does_not_silence_the_others(tmp
             for update in backend.poll(timeout=0.5):
                 from_worker_0 += sum(info.worker == 0 for info in update.gradients)
         assert from_worker_0 >= 500 and backend.restarts == 1
-    finally:
-        backend.stop()
 
 
 @pytest.mark.slow
@@ -127,13 +135,7 @@ def test_a_live_workers_optimizer_lock_is_left_alone_when_another_worker_dies(tm
     """The test holds the optimizer lock as a live worker in a slow step would; worker 1 dies and is replaced, and
     the lock is still the test's to release (the driver once released any lock not free within 1 s, so the live
     holder's own release then failed and two steps could run at once)."""
-    from a3c_ray.backends.mp_backend import MultiprocessingBackend
-
-    config = tiny_config(tmp_path, backend="mp", workers=2, envs_per_worker=4, stop_steps=None, stop_seconds=60,
-                         stop_at_threshold=False)
-    backend = MultiprocessingBackend(config, Learner(config))
-    backend.start()
-    try:
+    with started_backend(tmp_path) as backend:
         assert backend.lock.acquire(timeout=10)
         backend.lock_holder.value = os.getpid()  # alive, mid-step
         os.kill(backend.processes[1].pid, signal.SIGKILL)
@@ -148,5 +150,3 @@ def test_a_live_workers_optimizer_lock_is_left_alone_when_another_worker_dies(tm
         while reports < 20 and time.monotonic() < deadline:  # and the workers step again once it is free
             reports += sum(update.applied for update in backend.poll(timeout=0.5))
         assert reports >= 20
-    finally:
-        backend.stop()

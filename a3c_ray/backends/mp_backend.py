@@ -114,23 +114,24 @@ class MultiprocessingBackend:
         open_channels = [channel for channel in self.channels if channel is not None]
         if not open_channels:  # every worker gone: the caller restarts them after this wait
             time.sleep(timeout)
-        for channel in wait(open_channels, timeout=timeout) if open_channels else []:
+            return bool(self.pending)
+        for channel in wait(open_channels, timeout=timeout):
             self._drain(channel, at_most=64)
         return bool(self.pending)
 
     def _drain(self, channel: Connection, at_most: int | None = None) -> None:
-        """Move what `channel` holds (up to `at_most` reports) to `pending`; at its end (its worker exited, or
-        died mid-message: nothing more will come) close it."""
+        """Move what `channel` holds (up to `at_most` reports) to `pending`. Closed after: one at its end (its
+        worker exited, or died mid-message: nothing more will come), and one read with no limit (a dead worker's)."""
+        taken = 0
         try:
-            while (at_most is None or at_most > 0) and channel.poll():
+            while (at_most is None or taken < at_most) and channel.poll():
                 self.pending.append(channel.recv())
-                at_most = None if at_most is None else at_most - 1
-            if at_most is not None:
-                return
+                taken += 1
         except (EOFError, OSError):
-            pass
-        channel.close()
-        self.channels[self.channels.index(channel)] = None
+            at_most = None
+        if at_most is None:
+            channel.close()
+            self.channels[self.channels.index(channel)] = None
 
     def poll(self, timeout: float) -> list[Update]:
         """Block for the first report (up to `timeout`), then take whatever else is already queued."""

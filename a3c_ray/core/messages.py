@@ -54,7 +54,7 @@ class Gradients:
 
 def pack_weights(weights: Weights) -> bytes:
     """Weights as one bytes object, for Ray: a bytes argument skips Ray's serialisation of objects (driver CPU per
-    call 0.72 ms against 0.94 ms with a Weights, experiments/results/ray_overhead/call_cost.md; the driver's CPU is
+    call 0.50 ms against 0.63 ms with a Weights, experiments/results/ray_overhead/call_cost.md; the driver's CPU is
     what 2 workers on 2 cores lose to it)."""
     return pickle.dumps((weights.version, _parts(weights.params), _dict_parts(weights.normalizer)), protocol=5)
 
