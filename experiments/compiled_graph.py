@@ -7,19 +7,16 @@ The backend's batched loop (apply every finished gradient as one mean, send each
 newest weights, --tasks-per-worker tasks queued at each, every update recorded by the run's Recorder), run by this
 script with 2 of the backend's own RayRolloutWorker actors and its Learner, over two transports: actor tasks and
 `ray.wait` (what the backend does), and one Ray Compiled Graph (beta) per worker, executed asynchronously (a
-compiled graph's results cannot be `ray.wait`ed on; an actor runs one compiled graph at a time). Beside them,
-`a3c-ray train` with the Ray and mp backends (2 workers, the same seconds, no stop, no evaluation). Seeds are the
-outer loop, so all four share the machine's drift. A prototype for a decision, not a backend: no worker
-replacement, no aggregators, no --sync. Writes `<out>/runs.csv` and `<out>/compiled_graph.md` (env steps/s, median
-[min, max]; per seed, each over mp).
+compiled graph's results cannot be `ray.wait`ed on; an actor runs one compiled graph at a time). Beside them, the
+trainer itself (`a3c_ray.train`, the CLI's config) with the Ray and mp backends (2 workers, the same seconds, no
+stop, no evaluation). Seeds are the outer loop, so all four share the machine's drift. A prototype for a decision,
+not a backend: no worker replacement, no aggregators, no --sync. Writes `<out>/runs.csv` and
+`<out>/compiled_graph.md` (env steps/s, median [min, max]; per seed, each over mp).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -35,7 +32,7 @@ from a3c_ray.core.learner import Learner, apply_batch
 from a3c_ray.core.messages import pack_weights, unpack_gradients
 from a3c_ray.plumbing.atomic import atomic_write_text
 from a3c_ray.run.recorder import Recorder
-from common import checkout_env, local_ray, output_dir, parser, plan, table
+from common import local_ray, output_dir, parser, plan, run_row, table
 
 WAIT_S = 30.0
 
@@ -124,22 +121,19 @@ def prototype(env: str, seed: int, seconds: float, transport: str) -> dict:
 
 
 def backend_run(env: str, seed: int, seconds: float, backend: str, out: Path) -> dict:
-    run = out / "runs" / f"{env}-{backend}-s{seed}"
-    command = [str(Path(sys.executable).with_name("a3c-ray")), "train", "--env", env, "--backend", backend,
-               "--workers", "2", "--seed", str(seed), "--stop-seconds", str(seconds), "--no-stop-at-threshold",
-               "--eval-interval-steps", "0", "--out", str(run), "--overwrite", "--no-progress-bar"]
-    subprocess.run(command, env=checkout_env(None), check=True, stdout=subprocess.DEVNULL, timeout=600)
-    summary = json.loads((run / "summary.json").read_text())
-    return {"env_steps_per_s": summary["env_steps_per_s"], "gradients_per_update": summary["gradients_per_update"]}
+    """The trainer itself (`a3c-ray train`'s config) on `backend`: same workers, seconds, no stop, no evaluation."""
+    row = run_row(env, out / "runs" / f"{env}-{backend}-s{seed}", stop_at_threshold=False, backend=backend,
+                  workers=2, seed=seed, stop_seconds=seconds, eval_interval_steps=0)
+    return {key: row[key] for key in ("env_steps_per_s", "gradients_per_update")}
 
 
 def markdown(runs: pd.DataFrame) -> str:
     text = table(runs, ["env", "driver"], {"env steps/s": ("env_steps_per_s", ",.0f"),
                                            "gradients per update": ("gradients_per_update", ".2f")})
-    mp = runs[runs["driver"] == "a3c-ray train, mp"].set_index(["env", "seed"])["env_steps_per_s"]
+    mp = runs[runs["driver"] == "a3c_ray.train, mp"].set_index(["env", "seed"])["env_steps_per_s"]
     over = runs.assign(over_mp=[s / mp[e, k] for e, k, s in zip(runs["env"], runs["seed"], runs["env_steps_per_s"])])
     return text + "\nEach over mp at the same seed, median [min, max] over seeds:\n\n" + table(
-        over[over["driver"] != "a3c-ray train, mp"], ["env", "driver"], {"/ mp": ("over_mp", ".2f")})
+        over[over["driver"] != "a3c_ray.train, mp"], ["env", "driver"], {"/ mp": ("over_mp", ".2f")})
 
 
 def main() -> None:
@@ -150,8 +144,8 @@ def main() -> None:
     rows = []
     for seed in seeds:
         for env in envs:
-            for driver in ("prototype, tasks", "prototype, compiled graph", "a3c-ray train, ray",
-                           "a3c-ray train, mp"):
+            for driver in ("prototype, tasks", "prototype, compiled graph", "a3c_ray.train, ray",
+                           "a3c_ray.train, mp"):
                 kind, _, how = driver.partition(", ")
                 row = prototype(env, seed, seconds, how) if kind == "prototype" else \
                     backend_run(env, seed, seconds, how, out)

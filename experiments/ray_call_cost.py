@@ -4,15 +4,15 @@
     python experiments/ray_call_cost.py --quick    # 1 round of 2 s
 
 Two actors, 2 calls queued at each, the driver waiting for the first finished call and sending the next one (the
-backend's loop, without the learner). Each call spins `--task-ms` of CPU in the actor and carries: an int (and returns an
-int); a Pendulum-v1 `Weights` (and returns its `Gradients`), as the backend sent them before 2026-12-07; the same
-packed into bytes (`messages.pack_weights` / `pack_gradients`, unpacked at both ends), as it sends them now; and
-the same bytes through a Ray Compiled Graph (beta; one graph per actor, executed asynchronously, as an
+backend's loop, without the learner). Each call spins `--task-ms` of CPU in the actor and carries: an int (and
+returns an int); a Pendulum-v1 `Weights` (and returns its `Gradients`), as the backend sent them before 2026-12-07;
+the same packed into bytes (`messages.pack_weights` / `pack_gradients`, unpacked at both ends), as it sends them
+now; and the same bytes through a Ray Compiled Graph (beta; one graph per actor, executed asynchronously, as an
 asynchronous driver would have to: a compiled graph's results cannot be `ray.wait`ed on), on two actors of its own
 (an actor runs one compiled graph at a time); and through one compiled graph holding both actors, executed
-synchronously (--sync's shape, no asyncio). The driver's CPU (time.process_time: every thread of the process,
-Ray's C++ ones too) per call, and the actors' CPU per call less the spin, median [min, max] over the rounds, taking
-turns payload by payload. Writes `<out>/call_cost.csv` and `<out>/call_cost.md`.
+synchronously (--sync's shape, no asyncio). The driver's CPU (time.process_time: every thread of the process, Ray's
+C++ ones too) per call, and the actors' CPU per call less the spin, median [min, max] over the rounds, taking turns
+payload by payload. Writes `<out>/call_cost.csv` and `<out>/call_cost.md`.
 """
 
 from __future__ import annotations
