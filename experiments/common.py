@@ -120,6 +120,19 @@ def local_ray():
         ray.shutdown()
 
 
+def compile_per_actor(actors: Sequence[Any], method: str, inflight: int) -> list:
+    """One asyncio Ray Compiled Graph per actor, calling `method` with the graph's input. Compile inside the running
+    event loop: an asyncio graph belongs to the loop it was compiled in. Its results cannot be `ray.wait`ed on."""
+    from ray.dag import InputNode
+
+    graphs = []
+    for actor in actors:
+        with InputNode() as argument:
+            graphs.append(getattr(actor, method).bind(argument).experimental_compile(
+                enable_asyncio=True, _max_inflight_executions=inflight))
+    return graphs
+
+
 def sb3_stop_callback(target: float, budget_s: float):
     """An SB3 callback with a3c_ray's no-eval stop rule: the mean of the last 100 finished training episodes
     reaches `target`, or `budget_s` seconds have passed. `solved_at` = (seconds, env steps)."""

@@ -32,7 +32,7 @@ from a3c_ray.core.learner import Learner, apply_batch
 from a3c_ray.core.messages import pack_weights, unpack_gradients
 from a3c_ray.plumbing.atomic import atomic_write_text
 from a3c_ray.run.recorder import Recorder
-from common import local_ray, output_dir, parser, plan, run_row, table
+from common import compile_per_actor, local_ray, output_dir, parser, plan, run_row, table
 
 WAIT_S = 30.0
 
@@ -74,14 +74,9 @@ def over_tasks(driver: Driver, actors: list, seconds: float) -> None:
 
 
 async def over_graphs(driver: Driver, actors: list, seconds: float) -> None:
-    """The loop over one compiled graph per actor (compiled here: an asyncio graph belongs to the running loop)."""
-    from ray.dag import InputNode
-
-    queued, graphs = driver.config.tasks_per_worker, []
-    for actor in actors:
-        with InputNode() as weights:
-            graphs.append(actor.compute_gradients.bind(weights).experimental_compile(
-                enable_asyncio=True, _max_inflight_executions=queued))
+    """The loop over one compiled graph per actor."""
+    queued = driver.config.tasks_per_worker
+    graphs = compile_per_actor(actors, "compute_gradients", queued)
 
     async def call(index: int):
         future = await graphs[index].execute_async(driver.weights())

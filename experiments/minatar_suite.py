@@ -4,6 +4,8 @@ published gymnax PPO figures.
     python experiments/minatar_suite.py                          # 3 games x seeds 0-2, 10M env steps each
     python experiments/minatar_suite.py --games Breakout --seeds 0 --steps 2e6
     python experiments/minatar_suite.py --quick                  # Breakout, seed 0, 1M env steps
+    python experiments/minatar_suite.py --games Breakout --variant ent0.02 --set entropy_coef=0.02 \
+        --out experiments/results/minatar_ablation              # a preset ablation: its rows are one variant
 
 Each run is `a3c-ray train --env MinAtar/<Game>-v1 --stop-steps 10000000 --no-stop-at-threshold` as it comes: Ray,
 2 workers, the MinAtar family preset (presets/MinAtar.json: 16 envs x 16 steps, lr 7e-4, entropy 0.01, its greedy
@@ -12,10 +14,14 @@ evaluation every 100k steps running beside training), all runs in one local Ray.
 10M, env steps/s, and the published reference beside it: gymnax's PPO at 10M env steps with 64 envs (Asterix 15,
 Breakout 28, SpaceInvaders 131; its Freeway 58 is not run here). Writes `<out>/runs.csv`, `<out>/curves.csv`
 (every 25th episode's 100-episode mean, per run), `<out>/minatar_suite.md` and `<out>/<game>.png`; runs already
-in runs.csv (same game, seed and steps) are kept, not run again.
+in runs.csv (same variant, game, seed and steps) are kept, not run again. `--set key=value` overrides the preset
+for an ablation, under the label `--variant` (default "preset", the CLI defaults); the table has a line per variant
+and game.
 """
 
 from __future__ import annotations
+
+import json
 
 import matplotlib
 
@@ -52,14 +58,27 @@ def mean_at(episodes: pd.DataFrame, steps: int) -> float:
     return float(means.iloc[-1]) if len(means) else np.nan
 
 
-def run_game(game: str, seed: int, steps: int, out) -> tuple[dict, pd.DataFrame]:
-    row = run_row(f"MinAtar/{game}-v1", out=out / f"{game}-s{seed}", seed=seed, stop_steps=steps,
-                  stop_at_threshold=False)
+def setting(text: str) -> tuple[str, object]:
+    """--set's key=value, the value read as JSON where it parses (0.02, true, [64, 64]), else as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set {text!r}: expected key=value, e.g. --set entropy_coef=0.02")
+    try:
+        return key.replace("-", "_"), json.loads(value)
+    except json.JSONDecodeError:
+        return key.replace("-", "_"), value
+
+
+def run_game(game: str, seed: int, steps: int, out, variant: str = "preset",
+             overrides: dict | None = None) -> tuple[dict, pd.DataFrame]:
+    folder = f"{game}-s{seed}" if variant == "preset" else f"{variant}-{game}-s{seed}"
+    row = run_row(f"MinAtar/{game}-v1", out=out / folder, seed=seed, stop_steps=steps, stop_at_threshold=False,
+                  **(overrides or {}))
     episodes = load_run(row["run_dir"]).episodes
-    result = {"game": game, "seed": seed, "steps": steps, "env_steps": row["env_steps"],
+    result = {"variant": variant, "game": game, "seed": seed, "steps": steps, "env_steps": row["env_steps"],
               "minutes": row["training_s"] / 60, "env_steps_per_s": row["env_steps_per_s"],
               **{f"mean_at_{c // 1_000_000}M": mean_at(episodes, c) for c in CHECKPOINTS}}
-    curve = pd.DataFrame({"game": game, "seed": seed, "env_steps": episodes["env_steps"],
+    curve = pd.DataFrame({"variant": variant, "game": game, "seed": seed, "env_steps": episodes["env_steps"],
                           "mean_100": return_mean(episodes["return"])}).iloc[::CURVE_EVERY].dropna()
     return result, curve
 
@@ -67,7 +86,7 @@ def run_game(game: str, seed: int, steps: int, out) -> tuple[dict, pd.DataFrame]
 def markdown(runs: pd.DataFrame) -> str:
     runs = runs.assign(published=runs["game"].map(PUBLISHED))
     columns = {f"mean at {c // 1_000_000}M": (f"mean_at_{c // 1_000_000}M", ".1f") for c in CHECKPOINTS}
-    return table(runs, ["game"], {"seeds": lambda g: len(g), **columns,
+    return table(runs, ["variant", "game"], {"seeds": lambda g: len(g), **columns,
                                   "gymnax PPO at 10M (published)": lambda g: f"{g['published'].iloc[0]:.0f}",
                                   "minutes of training": ("minutes", ".1f"),
                                   "env steps/s": ("env_steps_per_s", ",.0f")})
@@ -75,8 +94,10 @@ def markdown(runs: pd.DataFrame) -> str:
 
 def plot(curves: pd.DataFrame, game: str, path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for seed, frame in curves[curves["game"] == game].groupby("seed"):
-        ax.plot(frame["env_steps"], frame["mean_100"], lw=1, label=f"a3c_ray, seed {seed}")
+    several = curves["variant"].nunique() > 1
+    for (variant, seed), frame in curves[curves["game"] == game].groupby(["variant", "seed"]):
+        ax.plot(frame["env_steps"], frame["mean_100"], lw=1,
+                label=f"{variant}, seed {seed}" if several else f"a3c_ray, seed {seed}")
     ax.plot([1e7], [PUBLISHED[game]], "k*", ms=10, label="gymnax PPO at 10M (published)")
     ax.set_xlabel("env steps")
     ax.set_ylabel("return, 100-episode training mean")
@@ -91,21 +112,38 @@ def main() -> None:
     options.add_argument("--games", type=csv_list, default=",".join(PUBLISHED))
     options.add_argument("--seeds", type=seed_list, default="0,1,2")
     options.add_argument("--steps", type=float, default=1e7)
+    options.add_argument("--variant", default="preset", help="label of these runs (default: preset)")
+    options.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                         help="override the preset (repeatable), e.g. --set entropy_coef=0.02")
     args = options.parse_args()
+    try:
+        overrides = dict(setting(text) for text in args.settings)
+    except ValueError as error:
+        options.error(str(error))
+    from a3c_ray.config import Config
+
+    unknown = sorted(set(overrides) - set(Config.__dataclass_fields__))
+    if unknown:
+        options.error(f"--set {unknown[0]}: not a config field (see `a3c-ray train --help`)")
+    if overrides and args.variant == "preset":
+        options.error("--set needs --variant NAME: the 'preset' rows are the CLI defaults")
     out = output_dir(args, "minatar_suite")
     games, seeds, steps = (["Breakout"], [0], 1_000_000) if args.quick else (args.games, args.seeds, int(args.steps))
     runs_path, curves_path = out / "runs.csv", out / "curves.csv"
-    runs = pd.read_csv(runs_path) if runs_path.is_file() else pd.DataFrame(columns=["game", "seed", "steps"])
-    curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame(columns=["game", "seed"])
+    runs = pd.read_csv(runs_path) if runs_path.is_file() else pd.DataFrame(columns=["variant", "game", "seed", "steps"])
+    curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame(columns=["variant", "game", "seed"])
+    runs, curves = (frame if "variant" in frame else frame.assign(variant="preset") for frame in (runs, curves))
     with local_ray():
         for seed in seeds:  # seeds outermost: an interrupted suite has every game at its first seeds
             for game in games:
-                if ((runs["game"] == game) & (runs["seed"] == seed) & (runs["steps"] == steps)).any():
+                same = (runs["variant"] == args.variant) & (runs["game"] == game) & (runs["seed"] == seed)
+                if (same & (runs["steps"] == steps)).any():
                     continue
-                row, curve = run_game(game, seed, steps, out / "runs")
+                row, curve = run_game(game, seed, steps, out / "runs", args.variant, overrides)
                 print(row, flush=True)
-                runs = pd.concat([runs[~((runs["game"] == game) & (runs["seed"] == seed))], pd.DataFrame([row])])
-                curves = pd.concat([curves[~((curves["game"] == game) & (curves["seed"] == seed))], curve])
+                runs = pd.concat([runs[~same], pd.DataFrame([row])])
+                curves = pd.concat([curves[~((curves["variant"] == args.variant) & (curves["game"] == game)
+                                             & (curves["seed"] == seed))], curve])
                 atomic_write_text(runs_path, runs.to_csv(index=False))
                 atomic_write_text(curves_path, curves.to_csv(index=False))
                 atomic_write_text(out / "minatar_suite.md", markdown(runs))

@@ -29,7 +29,7 @@ from a3c_ray.core.learner import Learner
 from a3c_ray.core.messages import pack_gradients, pack_weights, unpack_gradients, unpack_weights
 from a3c_ray.core.worker import RolloutWorker
 from a3c_ray.plumbing.atomic import atomic_write_text
-from common import local_ray, output_dir, parser, table
+from common import compile_per_actor, local_ray, output_dir, parser, table
 
 
 @ray.remote(num_cpus=1)
@@ -84,15 +84,9 @@ def one_round(actors, payload: str, weights, seconds: float) -> dict:
 
 
 async def compiled_loop(actors, weights, seconds: float) -> tuple[int, int, float, float]:
-    """The same loop through one compiled graph per actor (compiled here: an asyncio graph belongs to the running
-    loop): (calls, calls drained at the end, seconds, driver CPU seconds)."""
-    from ray.dag import InputNode
-
-    graphs = []
-    for actor in actors:
-        with InputNode() as argument:
-            graphs.append(actor.bytes_call.bind(argument).experimental_compile(enable_asyncio=True,
-                                                                              _max_inflight_executions=2))
+    """The same loop through one compiled graph per actor: (calls, calls drained at the end, seconds, driver CPU
+    seconds)."""
+    graphs = compile_per_actor(actors, "bytes_call", inflight=2)
 
     async def call(index: int):
         future = await graphs[index].execute_async(pack_weights(weights))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from multiprocessing.connection import Connection, wait
 
 import torch
@@ -39,7 +40,7 @@ class MultiprocessingBackend:
         self.ctx = mp.get_context("spawn")
         self.processes: list = []
         self.channels: list[Connection | None] = []  # each worker's report pipe (None once it has closed)
-        self.pending: list[tuple] = []  # reports received and not yet taken
+        self.pending: deque[tuple] = deque()  # reports received and not yet taken
         self.incarnations = [0] * config.workers
         self.restarts = 0
         self.nodes = 1
@@ -71,7 +72,7 @@ class MultiprocessingBackend:
         """Block until every worker has built its envs and model, so training time starts when stepping does."""
         waiting = set(range(self.config.workers))
         deadline = time.monotonic() + READY_TIMEOUT_S
-        self.early: list = []
+        self.early: deque = deque()
         while waiting:
             if time.monotonic() > deadline:
                 raise BackendError(f"mp workers {sorted(waiting)} did not start within {READY_TIMEOUT_S:.0f} s")
@@ -156,11 +157,11 @@ class MultiprocessingBackend:
 
     def _next_update(self, timeout: float):
         if self.early:
-            return self.early.pop(0)
+            return self.early.popleft()
         if not self.pending:
             self._receive(max(timeout, 0.0))
         while self.pending:
-            kind, body = self.pending.pop(0)
+            kind, body = self.pending.popleft()
             if kind == "update":  # a restarted worker's "ready" carries nothing to record
                 return body
         return None
@@ -213,7 +214,8 @@ class MultiprocessingBackend:
         for channel in self.channels:
             if channel is not None:
                 channel.close()
-        self.channels, self.pending, self.processes = [], [], []
+        self.channels, self.processes = [], []
+        self.pending.clear()
 
     def close(self) -> None:
         pass
