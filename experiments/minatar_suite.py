@@ -21,7 +21,9 @@ and game.
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 
 import matplotlib
 
@@ -69,13 +71,44 @@ def setting(text: str) -> tuple[str, object]:
         return key.replace("-", "_"), value
 
 
+RESERVED = {"env", "seed", "stop_steps", "out", "overwrite", "progress_bar"}  # what every suite run sets itself
+
+
+def checked_overrides(options: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
+    """--set's overrides, refused in one line (before Ray starts) when a key, a value or the --variant label
+    would not make a run of its own."""
+    from a3c_ray import make_config
+    from a3c_ray.config import Config
+
+    if not re.fullmatch(r"[\w.=+-]+", args.variant):
+        options.error(f"--variant {args.variant!r}: letters, digits and . = + - _ only (it names the run folders)")
+    try:
+        overrides = dict(setting(text) for text in args.settings)
+    except ValueError as error:
+        options.error(str(error))
+    unknown = sorted(set(overrides) - set(Config.__dataclass_fields__))
+    if unknown:
+        options.error(f"--set {unknown[0]}: not a config field (see `a3c-ray train --help`)")
+    if set(overrides) & RESERVED:
+        options.error(f"--set {sorted(set(overrides) & RESERVED)[0]}: the suite sets it; use --games, --seeds, "
+                      "--steps or --out")
+    if overrides and args.variant == "preset":
+        options.error("--set needs --variant NAME: the 'preset' rows are the CLI defaults")
+    try:
+        make_config(f"MinAtar/{args.games[0]}-v1", **overrides).validate()
+    except (ValueError, TypeError) as error:  # ConfigError is a ValueError; a text where a number goes: TypeError
+        options.error(f"--set {' '.join(args.settings)}: {error}")
+    return overrides
+
+
 def run_game(game: str, seed: int, steps: int, out, variant: str = "preset",
              overrides: dict | None = None) -> tuple[dict, pd.DataFrame]:
     folder = f"{game}-s{seed}" if variant == "preset" else f"{variant}-{game}-s{seed}"
     row = run_row(f"MinAtar/{game}-v1", out=out / folder, seed=seed, stop_steps=steps, stop_at_threshold=False,
                   **(overrides or {}))
     episodes = load_run(row["run_dir"]).episodes
-    result = {"variant": variant, "game": game, "seed": seed, "steps": steps, "env_steps": row["env_steps"],
+    result = {"variant": variant, "settings": json.dumps(overrides or {}, sort_keys=True), "game": game,
+              "seed": seed, "steps": steps, "env_steps": row["env_steps"],
               "minutes": row["training_s"] / 60, "env_steps_per_s": row["env_steps_per_s"],
               **{f"mean_at_{c // 1_000_000}M": mean_at(episodes, c) for c in CHECKPOINTS}}
     curve = pd.DataFrame({"variant": variant, "game": game, "seed": seed, "env_steps": episodes["env_steps"],
@@ -94,8 +127,9 @@ def markdown(runs: pd.DataFrame) -> str:
 
 def plot(curves: pd.DataFrame, game: str, path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.6))
+    curves = curves[curves["game"] == game]
     several = curves["variant"].nunique() > 1
-    for (variant, seed), frame in curves[curves["game"] == game].groupby(["variant", "seed"]):
+    for (variant, seed), frame in curves.groupby(["variant", "seed"]):
         ax.plot(frame["env_steps"], frame["mean_100"], lw=1,
                 label=f"{variant}, seed {seed}" if several else f"a3c_ray, seed {seed}")
     ax.plot([1e7], [PUBLISHED[game]], "k*", ms=10, label="gymnax PPO at 10M (published)")
@@ -116,23 +150,20 @@ def main() -> None:
     options.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                          help="override the preset (repeatable), e.g. --set entropy_coef=0.02")
     args = options.parse_args()
-    try:
-        overrides = dict(setting(text) for text in args.settings)
-    except ValueError as error:
-        options.error(str(error))
-    from a3c_ray.config import Config
-
-    unknown = sorted(set(overrides) - set(Config.__dataclass_fields__))
-    if unknown:
-        options.error(f"--set {unknown[0]}: not a config field (see `a3c-ray train --help`)")
-    if overrides and args.variant == "preset":
-        options.error("--set needs --variant NAME: the 'preset' rows are the CLI defaults")
+    overrides = checked_overrides(options, args)
     out = output_dir(args, "minatar_suite")
     games, seeds, steps = (["Breakout"], [0], 1_000_000) if args.quick else (args.games, args.seeds, int(args.steps))
     runs_path, curves_path = out / "runs.csv", out / "curves.csv"
     runs = pd.read_csv(runs_path) if runs_path.is_file() else pd.DataFrame(columns=["variant", "game", "seed", "steps"])
     curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame(columns=["variant", "game", "seed"])
     runs, curves = (frame if "variant" in frame else frame.assign(variant="preset") for frame in (runs, curves))
+    settings = json.dumps(overrides, sort_keys=True)
+    if "settings" not in runs:
+        runs = runs.assign(settings=runs["variant"].map(lambda v: "{}" if v == "preset" else None))
+    before = set(runs.loc[runs["variant"] == args.variant, "settings"].dropna()) - {settings}
+    if before:
+        options.error(f"--variant {args.variant}: its runs in {runs_path} were made with --set {before.pop()}, "
+                      f"not {settings}; name this variant otherwise")
     with local_ray():
         for seed in seeds:  # seeds outermost: an interrupted suite has every game at its first seeds
             for game in games:

@@ -5,8 +5,10 @@ spends more env steps. It is what bounds env steps to solve as workers are added
     python experiments/noise_scale.py --quick     # CartPole-v1, seed 0
     python experiments/noise_scale.py             # CartPole-v1, Pendulum-v1, LunarLander-v3; seeds 0-2
 
-One process, the env's preset: a run trains as A3C does at 2 workers (one gradient per update, from M worker
-env groups in turn, clipped at the preset's max_grad_norm). At env steps on a doubling grid the weights are held
+One process, the env's CLI defaults (its preset, or the generic defaults: LunarLander-v3 has no preset): a run
+trains with one gradient per update and no staleness, from M env groups in turn (each group so steps 1/M as
+often), clipped at max_grad_norm. At 0, then 8 gradients' env steps and each doubling up to the budget (its last
+hold), the weights are held
 and each of the M groups computes one unclipped gradient of one rollout (B_small = envs x rollout steps) on them.
 From the two batch sizes (one gradient; the mean of all M, B_big) come unbiased estimates of the true gradient's
 squared norm |G|^2 and of the per-sample variance S (McCandlish et al., appendix A), each averaged over `--rounds`
@@ -39,7 +41,7 @@ BUDGETS = {"CartPole-v1": 160_000, "Pendulum-v1": 640_000, "LunarLander-v3": 1_2
 
 
 def estimates(gradients: list[np.ndarray], b_small: float) -> tuple[float, float]:
-    """Unbiased |G|^2 and S from M gradients of b_small samples each and their mean (of M * b_small)."""
+    """Unbiased |G|^2 and S from M >= 2 gradients of b_small samples each and their mean (of M * b_small)."""
     small = float(np.mean([g @ g for g in gradients]))
     mean = np.mean(gradients, axis=0)
     big, b_big = float(mean @ mean), b_small * len(gradients)
@@ -49,9 +51,11 @@ def estimates(gradients: list[np.ndarray], b_small: float) -> tuple[float, float
 
 
 def measure(env: str, seed: int, groups: int, rounds: int, budget: int) -> list[dict]:
-    """Train `budget` env steps; at 0 and each doubling from the first update's env steps on, `rounds` holds."""
+    """Train `budget` env steps, holding the weights `rounds` times at 0, 8 gradients' env steps, each doubling,
+    and the budget. B_noise is inf where |G|^2 came out <= 0: noise too large against the signal to resolve."""
     config = make_config(env, seed=seed, workers=groups, grad_dtype="float32", eval_interval_steps=0)
     unclipped = make_config(env, seed=seed, workers=groups, grad_dtype="float32", max_grad_norm=0)
+    torch.manual_seed(seed)  # the initial weights, as the trainer seeds them
     learner = Learner(config)
     workers = [RolloutWorker(unclipped, index) for index in range(groups)]
     rows, returns, env_steps, turn = [], [], 0, 0
@@ -70,11 +74,11 @@ def measure(env: str, seed: int, groups: int, rounds: int, budget: int) -> list[
                 recent = return_mean(pd.Series(returns[-100:])).iloc[-1] if returns else np.nan
                 rows.append({"env": env, "seed": seed, "stage": hold_at, "env_steps": env_steps,
                              "updates": learner.version, "return_mean": recent, "g2": g2, "s": s,
-                             "b_noise": s / g2 if g2 > 0 else np.nan, "b_small": b_small, "groups": groups})
+                             "b_noise": s / g2 if g2 > 0 else np.inf, "b_small": b_small, "groups": groups})
                 print(rows[-1], flush=True)
-                hold_at = max(2 * hold_at, b_small * 8)
                 if env_steps >= budget:
                     return rows
+                hold_at = min(max(2 * hold_at, b_small * 8), budget)
             gradients = workers[turn % groups].compute_gradients(learner.weights())
             turn += 1
             values = gradients.values()
@@ -90,20 +94,24 @@ def measure(env: str, seed: int, groups: int, rounds: int, budget: int) -> list[
 
 
 def markdown(frame: pd.DataFrame) -> str:
-    """Per env and point of the run: B_noise, median [min, max] over seeds, beside the return there."""
+    """Per env and point of the run: B_noise, median [min, max] over seeds (inf: unresolved), beside the return."""
     frame = frame.assign(stage=frame["stage"].astype(int))
-    return table(frame, ["env", "stage"], {"seeds": lambda g: len(g), "return (100-episode mean)": ("return_mean",
-                                           ".1f"), "B_noise (env steps)": ("b_noise", ",.0f"),
-                                           "env steps per gradient": lambda g: f"{int(g['b_small'].iloc[0]):,}"})
+    columns = {"seeds": lambda g: len(g), "return (100-episode mean)": ("return_mean", ".1f"),
+               "B_noise (env steps)": ("b_noise", ",.0f"), "unresolved": lambda g: int(np.isinf(g["b_noise"]).sum()),
+               "env steps per gradient": lambda g: f"{int(g['b_small'].iloc[0]):,}"}
+    return table(frame, ["env", "stage"], columns)
 
 
 def predicted_ratio(stages: pd.DataFrame, b_from: float, b_to: float, until: float) -> float:
     """McCandlish et al.'s env steps at updates of b_to against b_from, summed over the run's stages (each the
-    median B_noise over seeds, weighted by the env steps from it to the next stage) up to `until` env steps."""
+    median B_noise over seeds, weighted by the env steps from it to the next stage) up to `until` env steps. The
+    hold at 0 is left out (the untrained value head's gradient dominates it): the first later stage covers from 0."""
     noise = stages.groupby("stage")["b_noise"].median().sort_index()
-    noise = noise[noise.index > 0]  # at 0 the untrained value head's gradient dominates; no env steps are spent
-    edges = np.minimum(np.append(noise.index.to_numpy(dtype=float)[1:], np.inf), until)
-    width = np.clip(edges - noise.index.to_numpy(dtype=float), 0, None)
+    noise = noise[noise.index > 0]
+    starts = noise.index.to_numpy(dtype=float).copy()
+    starts[0] = 0.0
+    edges = np.minimum(np.append(starts[1:], np.inf), until)
+    width = np.clip(edges - starts, 0, None)
     b_noise = noise.to_numpy().clip(min=1.0)
     cost = (1 + b_to / b_noise) / (1 + b_from / b_noise)
     return float((width * cost).sum() / width.sum())
@@ -135,20 +143,32 @@ def against_study(frame: pd.DataFrame, study: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render(frame: pd.DataFrame, study: pd.DataFrame | None) -> str:
+    """noise.md: the noise scale along each run, then the study's rows with measured and predicted ratios."""
+    text = "# Gradient noise scale along a run\n\n" + markdown(frame)
+    if study is not None:
+        text += "\n## Against the scaling study\n\n" + against_study(frame, study)
+    return text
+
+
 def main() -> None:
     torch.set_num_threads(1)
     options = parser(__doc__, "noise_scale")
     options.add_argument("--envs", type=csv_list, default="CartPole-v1,Pendulum-v1,LunarLander-v3")
     options.add_argument("--seeds", type=seed_list, default="0,1,2")
-    options.add_argument("--groups", type=int, default=32, help="M: env groups (gradients) per hold (default 32)")
+    options.add_argument("--groups", type=int, default=32, help="M >= 2: env groups (gradients) per hold (default 32)")
     options.add_argument("--rounds", type=int, default=4, help="holds averaged at each point (default 4)")
     options.add_argument("--study", default=str(Path(__file__).parent / "results/scaling/scaling.csv"),
                          help="the scaling study's scaling.csv to predict (default: the committed one)")
     options.add_argument("--render", action="store_true", help="only noise.md, from <out>/noise.csv")
     args = options.parse_args()
+    if args.groups < 2:
+        options.error(f"--groups {args.groups}: needs 2 or more (one gradient against the mean of all)")
     out = output_dir(args, "noise_scale")
     envs, seeds = (["CartPole-v1"], [0]) if args.quick else (args.envs, args.seeds)
     path = out / "noise.csv"
+    if args.render and not path.is_file():
+        options.error(f"--render: no {path} yet; run the measurement first")
     frame = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["env", "seed"])
     study = pd.read_csv(args.study) if Path(args.study).is_file() else None
     for env in [] if args.render else envs:
@@ -162,13 +182,6 @@ def main() -> None:
             atomic_write_text(path, frame.to_csv(index=False))
             atomic_write_text(out / "noise.md", render(frame, study))
     atomic_write_text(out / "noise.md", render(frame, study))
-
-
-def render(frame: pd.DataFrame, study: pd.DataFrame | None) -> str:
-    text = "# Gradient noise scale along a run\n\n" + markdown(frame)
-    if study is not None:
-        text += "\n## Against the scaling study\n\n" + against_study(frame, study)
-    return text
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ machine. Teardown never runs `ray stop` (that would end every Ray here): it kill
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
@@ -154,6 +155,14 @@ class LocalCluster:
         for proc in procs:
             _kill(proc)
         return len(procs)
+
+    def alive_nodes(self) -> int:
+        """How many nodes the GCS counts alive (a SIGKILLed node stays counted until it misses its heartbeats)."""
+        listed = subprocess.run([RAY, "list", "nodes", "--filter", "state=ALIVE", "--format", "json",
+                                 "--address", self.address], env=self.env, capture_output=True, text=True, timeout=60)
+        if listed.returncode != 0:
+            raise RuntimeError(f"ray list nodes failed:\n{listed.stderr[-2000:]}")
+        return len(json.loads(listed.stdout))
 
     def job(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         """`ray job ...` against this cluster's dashboard."""

@@ -41,6 +41,7 @@ class MultiprocessingBackend:
         self.processes: list = []
         self.channels: list[Connection | None] = []  # each worker's report pipe (None once it has closed)
         self.pending: deque[tuple] = deque()  # reports received and not yet taken
+        self.early: deque = deque()  # updates that came in while waiting for the workers to be ready
         self.incarnations = [0] * config.workers
         self.restarts = 0
         self.nodes = 1
@@ -72,7 +73,6 @@ class MultiprocessingBackend:
         """Block until every worker has built its envs and model, so training time starts when stepping does."""
         waiting = set(range(self.config.workers))
         deadline = time.monotonic() + READY_TIMEOUT_S
-        self.early: deque = deque()
         while waiting:
             if time.monotonic() > deadline:
                 raise BackendError(f"mp workers {sorted(waiting)} did not start within {READY_TIMEOUT_S:.0f} s")
@@ -216,6 +216,7 @@ class MultiprocessingBackend:
                 channel.close()
         self.channels, self.processes = [], []
         self.pending.clear()
+        self.early.clear()
 
     def close(self) -> None:
         pass

@@ -1,0 +1,56 @@
+"""The arithmetic the experiments' published figures rest on: the noise-scale estimators and prediction
+(experiments/noise_scale.py) and the ablation's --set parsing (experiments/minatar_suite.py)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
+from minatar_suite import setting  # noqa: E402
+from noise_scale import estimates, predicted_ratio  # noqa: E402
+
+
+def test_noise_estimates_recover_a_known_gradient_and_variance():
+    """Gradients of b samples: G plus noise of per-sample covariance I (trace S = d). |G|^2 is 0.4 here while the
+    noise adds S / (M b) = 0.98 to the mean gradient's squared norm: only the unbiased estimate lands near 0.4."""
+    rng = np.random.default_rng(0)
+    d, b, m = 4000, 64, 64
+    true = rng.normal(size=d) * 0.01
+    gradients = [true + rng.normal(size=d) / np.sqrt(b) for _ in range(m)]
+    g2, s = estimates(gradients, b)
+    assert g2 == pytest.approx(true @ true, rel=0.25)
+    assert s == pytest.approx(d, rel=0.05)
+    naive = np.mean(gradients, axis=0) @ np.mean(gradients, axis=0)
+    assert naive > 2 * true @ true  # what the correction is for
+
+
+def stages(noise: dict[int, float]) -> pd.DataFrame:
+    return pd.DataFrame({"stage": list(noise), "b_noise": list(noise.values())})
+
+
+def test_predicted_ratio_is_the_model_at_one_noise_scale():
+    ratio = predicted_ratio(stages({0: 5.0, 100: 100.0, 200: 100.0}), b_from=50, b_to=1000, until=1000)
+    assert ratio == pytest.approx((1 + 1000 / 100) / (1 + 50 / 100))
+
+
+def test_predicted_ratio_weights_each_stage_by_the_env_steps_it_covers():
+    """Stage 0 is left out and the first later stage covers from 0: 30 env steps at B_noise 100, then 20 (to
+    `until`) at 1000; the stage past `until` weighs nothing."""
+    ratio = predicted_ratio(stages({0: 1.0, 10: 100.0, 30: 1000.0, 80: 1.0}), b_from=100, b_to=1000, until=50)
+    first, second = (1 + 1000 / 100) / (1 + 100 / 100), (1 + 1000 / 1000) / (1 + 100 / 1000)
+    assert ratio == pytest.approx((30 * first + 20 * second) / 50)
+
+
+def test_an_unresolved_noise_scale_costs_nothing_extra():
+    assert predicted_ratio(stages({10: np.inf}), b_from=100, b_to=10_000, until=100) == pytest.approx(1.0)
+
+
+def test_ablation_settings_are_read_as_json_where_they_parse():
+    assert setting("entropy_coef=0.02") == ("entropy_coef", 0.02)
+    assert setting("hidden-sizes=[64, 64]") == ("hidden_sizes", [64, 64])
+    assert setting("lr_schedule=linear") == ("lr_schedule", "linear")
+    with pytest.raises(ValueError, match="key=value"):
+        setting("entropy_coef")
