@@ -74,7 +74,7 @@ _TASK_MS: dict = {}
 def calibrated_task_ms(config) -> float:
     """One task's compute time on one core of this machine (ms; the median of 30, after 5 to warm up), for this
     env, model and envs per worker: the study's virtual runs draw their task times around it, so that they are
-    reproducible and untouched by whatever else the machine is doing."""
+    reproducible. Timed in the process's CPU time, so that other work on the machine does not lengthen it."""
     import time
 
     from a3c_ray.core.learner import Learner
@@ -85,9 +85,9 @@ def calibrated_task_ms(config) -> float:
         worker, weights = RolloutWorker(config, 0), Learner(config).weights()
         times = []
         for i in range(35):
-            start = time.perf_counter()
+            start = time.process_time()
             worker.compute_gradients(weights)
-            times.append(time.perf_counter() - start)
+            times.append(time.process_time() - start)
         worker.close()
         _TASK_MS[key] = 1000 * float(np.median(times[5:]))
     return _TASK_MS[key]
