@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ GRAD_DTYPES = ("float32", "bfloat16")
 
 def check_config(config: Config) -> None:
     """Raise ConfigError on the first value that cannot work."""
+    _check_kinds(config)
     positive_ints = ("workers", "envs_per_worker", "rollout_length", "tasks_per_worker", "lstm_size")
     for name in positive_ints:
         value = getattr(config, name)
@@ -103,6 +105,22 @@ def check_config(config: Config) -> None:
     for name in ("report_interval_s", "checkpoint_interval_s", "worker_timeout_s"):
         if not getattr(config, name) > 0:
             raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(config, name)!r}")
+
+
+REAL_VALUED = ("lr", "optimizer_eps", "gamma", "gae_lambda", "entropy_coef", "value_coef", "max_grad_norm")
+
+
+def _check_kinds(config: Config) -> None:
+    """A number where a number goes and true/false where a switch goes, from the Python API or a JSON value alike:
+    True given as a learning rate would otherwise train at 1.0, and a text fail deep in a comparison."""
+    for name in REAL_VALUED:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"--{_flag(name)} must be a number, got {value!r}")
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(field.default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"--{_flag(field.name)} takes true or false, got {value!r}")
 
 
 def _flag(name: str) -> str:

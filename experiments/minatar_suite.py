@@ -89,13 +89,6 @@ def checked_overrides(options: argparse.ArgumentParser, args: argparse.Namespace
     unknown = sorted(set(overrides) - set(Config.__dataclass_fields__))
     if unknown:
         options.error(f"--set {unknown[0]}: not a config field (see `a3c-ray train --help`)")
-    for key, value in overrides.items():  # a text where the default is a number would fail deep in a check
-        default = Config.__dataclass_fields__[key].default
-        if isinstance(default, bool) and not isinstance(value, bool):
-            options.error(f"--set {key}={value}: {key} takes true or false (default {str(default).lower()})")
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))):
-            options.error(f"--set {key}={value}: {key} takes a number (default {default})")
     if set(overrides) & RESERVED:
         options.error(f"--set {sorted(set(overrides) & RESERVED)[0]}: the suite sets it; use --games, --seeds, "
                       "--steps or --out")
@@ -103,7 +96,7 @@ def checked_overrides(options: argparse.ArgumentParser, args: argparse.Namespace
         options.error("--set needs --variant NAME: the 'preset' rows are the CLI defaults")
     try:
         make_config(f"MinAtar/{args.games[0]}-v1", **overrides).validate()
-    except (ValueError, TypeError) as error:  # ConfigError is a ValueError; a text where a number goes: TypeError
+    except ValueError as error:  # ConfigError, naming the setting
         options.error(f"--set {' '.join(args.settings)}: {error}")
     return overrides
 

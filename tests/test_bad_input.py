@@ -2,6 +2,7 @@
 
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -250,3 +251,16 @@ def test_missing_extra_names_the_pip_install(tmp_path, env, extra, package):
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert f'pip install "a3c-ray[{extra}]"' in lines[0] and env in lines[0]
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"lr": True}, "--lr must be a number, got True"),  # would train at a learning rate of 1.0
+    ({"gamma": "0.9"}, "--gamma must be a number, got '0.9'"),
+    ({"normalize_reward": 1.5}, "--normalize-reward takes true or false, got 1.5"),
+])
+def test_a_setting_of_the_wrong_kind_is_refused_through_the_python_api(override, message):
+    from a3c_ray import make_config
+    from a3c_ray.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        make_config("CartPole-v1", **override).validate()
