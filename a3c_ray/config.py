@@ -34,13 +34,13 @@ class Config:
     native_vector_env: bool = _doc("step the envs with a batched numpy version when the env has one (CartPole's "
                                    "in gymnasium, Pendulum-v1's in a3c_ray)", default=True)
     rollout_length: int = _doc("steps per env in one gradient (n of n-step returns)", default=16)
-    gamma: float = _doc("discount factor, in (0, 1]", default=0.99)
+    gamma: float = _doc("discount factor, in (0, 1]", default=0.995)
     gae_lambda: float = _doc("GAE lambda in (0, 1]; 1.0 gives plain n-step returns", default=0.95)
     lr: float = _doc("learning rate of the global optimizer", default=7e-4)
     optimizer: str = _doc("adam or rmsprop", default="adam")
     optimizer_eps: float = _doc("epsilon added to the optimizer's denominator; it must stay well below the "
                                 "gradients' size, or it damps the layers with the smallest ones", default=1e-5)
-    entropy_coef: float = _doc("weight of the entropy bonus", default=0.0)
+    entropy_coef: float = _doc("weight of the entropy bonus", default=0.01)
     value_coef: float = _doc("weight of the value loss", default=0.5)
     max_grad_norm: float = _doc("clip each gradient to this global norm (0 disables)", default=0.5)
     hidden_sizes: tuple[int, ...] = _doc("hidden layer widths of the actor and the critic", default=(64, 64))
