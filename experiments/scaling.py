@@ -51,6 +51,9 @@ PREDICT_CORES = [2, 16, 64, 256]  # 2: the baseline every figure above is measur
 # a finer grid than the default 25,000 where runs solve within a few of those (CartPole's greedy policy often
 # passes at the first evaluation): env steps to solve are judged on it
 EVAL_INTERVAL = {"CartPole-v1": 5_000, "Pendulum-v1": 10_000}
+# the env-step budget of a run, where the env's default (make_config's stop_steps) would end runs that the
+# study needs to see solve: LunarLander-v3 takes ~1.3M env steps at 2 workers on the generic defaults
+STOP_STEPS = {"LunarLander-v3": 4_000_000}
 
 
 def overrides(env: str, mode: str, workers: int) -> dict:
@@ -110,7 +113,8 @@ def run_study(envs, workers, modes, seeds, out: Path) -> pd.DataFrame:
             if not grid:
                 continue
             rows = sweep(grid, seeds, out / "runs", label=("env", "mode", "n"), keys=None, extra=task_ms,
-                         env=env, backend="virtual", eval_interval_steps=EVAL_INTERVAL.get(env))
+                         env=env, backend="virtual", eval_interval_steps=EVAL_INTERVAL.get(env),
+                         stop_steps=STOP_STEPS.get(env))
             rows = rows.rename(columns=RENAME)[COLUMNS]
             done = pd.concat([done, rows], ignore_index=True)
             atomic_write_text(csv, done.to_csv(index=False))  # an interrupted study keeps what it measured
