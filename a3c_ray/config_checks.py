@@ -107,19 +107,17 @@ def check_config(config: Config) -> None:
             raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(config, name)!r}")
 
 
-REAL_VALUED = ("lr", "optimizer_eps", "gamma", "gae_lambda", "entropy_coef", "value_coef", "max_grad_norm")
-
-
 def _check_kinds(config: Config) -> None:
     """A number where a number goes and true/false where a switch goes, from the Python API or a JSON value alike:
-    True given as a learning rate would otherwise train at 1.0, and a text fail deep in a comparison."""
-    for name in REAL_VALUED:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"--{_flag(name)} must be a number, got {value!r}")
+    True given as a learning rate would otherwise train at 1.0, and a text fail deep in a comparison. The kinds
+    are the fields' own annotations, so a new setting is checked without being listed here."""
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
-        if isinstance(field.default, bool) and not isinstance(value, bool):
+        if value is None and field.type.endswith("| None"):
+            continue
+        if field.type in ("float", "float | None") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"--{_flag(field.name)} must be a number, got {value!r}")
+        if field.type in ("bool", "bool | None") and not isinstance(value, bool):
             raise ConfigError(f"--{_flag(field.name)} takes true or false, got {value!r}")
 
 

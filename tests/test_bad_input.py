@@ -257,6 +257,9 @@ def test_missing_extra_names_the_pip_install(tmp_path, env, extra, package):
     ({"lr": True}, "--lr must be a number, got True"),  # would train at a learning rate of 1.0
     ({"gamma": "0.9"}, "--gamma must be a number, got '0.9'"),
     ({"normalize_reward": 1.5}, "--normalize-reward takes true or false, got 1.5"),
+    ({"stop_seconds": "60"}, "--stop-seconds must be a number, got '60'"),  # an optional number
+    ({"worker_timeout_s": True}, "--worker-timeout-s must be a number, got True"),
+    ({"node_aggregators": 1}, "--node-aggregators takes true or false, got 1"),  # an optional switch
 ])
 def test_a_setting_of_the_wrong_kind_is_refused_through_the_python_api(override, message):
     from a3c_ray import make_config
