@@ -62,7 +62,8 @@ def profile(backend: str, env: str, seconds: float, out: Path, top: int = 25, wa
     driver, Ray's actors or mp's workers) for `seconds` more: the top functions by own samples in each."""
     import psutil
 
-    run = out / "runs" / f"profile-{backend}-{env}"
+    name = env.split("-")[0].replace("/", "_")  # MinAtar/Breakout-v1 -> MinAtar_Breakout: one file name
+    run = out / "runs" / f"profile-{backend}-{name}"
     command = [str(Path(sys.executable).with_name("a3c-ray")), "train", "--env", env, "--backend", backend,
                "--workers", "2", "--stop-seconds", str(2 * seconds + warmup_s), "--no-stop-at-threshold",
                "--eval-interval-steps", "0", "--out", str(run), "--overwrite", "--no-progress-bar"]
@@ -75,7 +76,7 @@ def profile(backend: str, env: str, seconds: float, out: Path, top: int = 25, wa
                  if "python" in p.name() or p.name().startswith("ray::")]  # Ray renames its worker processes
     spies, raws, names, driver = [], [], {}, 0
     for process in processes:
-        raws.append(out / f"profile-{backend}-{env.split('-')[0]}-{process.pid}.txt")
+        raws.append(out / f"profile-{backend}-{name}-{process.pid}.txt")
         names[raws[-1]] = _process_name(process.pid, " ".join(process.cmdline()))
         driver = process.pid if names[raws[-1]].startswith("driver") else driver
         spies.append(subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p",
@@ -85,7 +86,7 @@ def profile(backend: str, env: str, seconds: float, out: Path, top: int = 25, wa
     for spy in spies:
         spy.wait()
     cli.wait()
-    report = out / f"profile-{backend}-{env.split('-')[0]}.md"
+    report = out / f"profile-{backend}-{name}.md"
     text = summarize(names, top, f"{env}, {backend}, 2 workers, {seconds:.0f} s of training")
     summary = json.loads((run / "summary.json").read_text())
     atomic_write_text(report, text + _cpu_table(used, seconds, driver, summary["gradients"] / summary["training_s"]))

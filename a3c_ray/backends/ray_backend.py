@@ -20,7 +20,7 @@ import ray
 
 from a3c_ray.backends.protocol import uses_node_aggregators
 from a3c_ray.backends.ray_routes import READY_TIMEOUT_S, DirectTasks, NodeAggregators
-from a3c_ray.backends.ray_runtime import check_reachable, connect, shutdown_local
+from a3c_ray.backends.ray_runtime import check_reachable, connect, inline_limit, shutdown_local
 from a3c_ray.backends.ray_sync import SyncRounds
 from a3c_ray.backends.ray_workers import WorkerHandle, new_rollout_worker
 from a3c_ray.config import Config
@@ -30,8 +30,8 @@ from a3c_ray.core.messages import pack_weights
 from a3c_ray.errors import BackendError, first_line
 
 GET_TIMEOUT_S = 60.0
-# Below this size weights travel inside each task (Ray inlines small arguments): measured, ~18% more env steps/s
-# than a ray.put + fetch with 2 workers, 30-60% more gradients/s with 64 simulated ones. Larger: one ray.put each.
+# With node aggregators or --sync, weights below this size travel inside each task (measured, 30-60% more gradients/s
+# than a ray.put with 64 simulated workers), larger ones one ray.put each; else up to Ray's inline limit (ray_runtime).
 INLINE_WEIGHTS_BYTES = 64 * 1024
 MAX_REPLACEMENTS_PER_WORKER = 10
 log = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ class RayBackend:
         self.last_heard: dict = {}  # source -> when it last returned
         self.starting: dict[int, ray.ObjectRef] = {}  # worker index -> its (replacement's) ready() call
         self.worker_nodes: dict[int, str] = {}  # worker index -> node id, for workers that have started
-        self.published = (-1, None)  # (version, Weights or [ObjectRef])
-        self.replaced: set = set()  # sources replaced during this poll
+        self.published, self.replaced = (-1, None), set()  # (version, packed or [ObjectRef]); replaced this poll
         self.booting: set[int] = set()
         self.unborn: list[int] = []  # workers not created yet (created a wave at a time, see start())
         self.start_deadline, self.owns_ray = float("inf"), False
@@ -163,13 +162,14 @@ class RayBackend:
             return exc
 
     def weights_arg(self) -> object:
-        """This version's weights, packed (messages.pack_weights): small ones inline in every task (measured: cheaper
-        than one shared ray.put even for 64 tasks), large ones one ray.put per version, as [ref] (an aggregator
-        passes the reference on instead of fetching the weights)."""
+        """This version's weights, packed (messages.pack_weights): inline in every task up to a limit (a MinAtar
+        model's 530 KB: ~2 ms less CPU per task than the object store, experiments/ray_inline.py), larger ones one
+        ray.put per version, as [ref] (an aggregator passes the reference on instead of fetching the weights)."""
         version, weights = self.published
         if version != self.learner.version:
             weights = pack_weights(self.learner.weights())
-            if len(weights) >= INLINE_WEIGHTS_BYTES:
+            shared = isinstance(self.route, (NodeAggregators, SyncRounds))  # a version goes to many tasks
+            if len(weights) >= (INLINE_WEIGHTS_BYTES if shared else inline_limit(self.owns_ray)):
                 weights = [ray.put(weights)]
             self.published = (self.learner.version, weights)
         return weights

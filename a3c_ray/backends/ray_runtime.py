@@ -5,6 +5,9 @@ exporter thread (PeriodicExportingMetricReader, started ~4 s after ray.init in t
 raylet and the GCS) is where our rare segfaults came from. `enable_metrics_collection=False` alone skips Ray's
 stats::Init but still starts that exporter (and then never stops it); `enable_open_telemetry=False` alone
 swaps it for OpenCensus' threads; both together start neither (src/ray/stats/stats.h; checked with gdb).
+A Ray started here also passes task arguments and results of up to 1 MiB inline (`max_direct_call_object_size`,
+Ray's default 100 KiB): a MinAtar model's weights and gradients (~530 KB each) otherwise went through the object
+store, and the raylet spent ~2 ms of CPU per task on them (experiments/ray_inline.py, docs/performance.md).
 A cluster given by --address or RAY_ADDRESS, or a Ray the user already started, keeps its own settings.
 
 The CLI begins starting a local Ray in a thread (`start_early`) before it imports torch, so that Ray's ~3.6 s of
@@ -31,6 +34,8 @@ from a3c_ray.plumbing.spawn import reenter
 
 CONNECT_TIMEOUT_S = 5.0
 NO_METRICS = {"enable_metrics_collection": False, "enable_open_telemetry": False}
+INLINE_BYTES = {"max_direct_call_object_size": 1 << 20}  # up to 1 MiB inline; past ~2 MB the object store is cheaper
+RAY_INLINE_DEFAULT = 100 * 1024  # Ray's own default, assumed for a cluster given by address
 TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
 THREAD_LOGGER = "ray._private.worker"  # "SIGTERM handler is not set ...": start_early sets it in the main thread
 _early: _EarlyStart | None = None
@@ -117,11 +122,16 @@ def start_local(num_cpus: int, metrics: bool = False, log_to_driver: bool = True
         logging.getLogger(name).addFilter(quiet)
     try:
         ray.init(num_cpus=num_cpus, include_dashboard=metrics, dashboard_host="127.0.0.1",
-                 _system_config={} if metrics else NO_METRICS,
+                 _system_config=INLINE_BYTES | ({} if metrics else NO_METRICS),
                  logging_level=logging.WARNING, configure_logging=True, log_to_driver=log_to_driver)
     finally:
         for name in (TOKEN_LOGGER, THREAD_LOGGER):
             logging.getLogger(name).removeFilter(quiet)
+
+
+def inline_limit(started_here: bool) -> int:
+    """Bytes up to which Ray passes a task's argument inline: ours in a Ray started here, Ray's default elsewhere."""
+    return INLINE_BYTES["max_direct_call_object_size"] if started_here else RAY_INLINE_DEFAULT
 
 
 def shutdown_local() -> None:
