@@ -7,16 +7,16 @@ published gymnax PPO figures.
     python experiments/minatar_suite.py --games Breakout --variant ent0.02 --set entropy_coef=0.02 \
         --out experiments/results/minatar_ablation              # a preset ablation: its rows are one variant
 
-Each run is `a3c-ray train --env MinAtar/<Game>-v1 --stop-steps 10000000 --no-stop-at-threshold` as it comes: Ray,
-2 workers, the MinAtar family preset (presets/MinAtar.json: 16 envs x 16 steps, lr 7e-4, entropy 0.01, its greedy
-evaluation every 100k steps running beside training), all runs in one local Ray. The table gives, per game, the
-100-episode training mean at 1M, 2M, 5M and 10M env steps (median [min, max] over seeds), minutes of training to
-10M, env steps/s, and the published reference beside it: gymnax's PPO at 10M env steps with 64 envs (Asterix 15,
-Breakout 28, SpaceInvaders 131; its Freeway 58 is not run here). Writes `<out>/runs.csv`, `<out>/curves.csv`
-(every 25th episode's 100-episode mean, per run), `<out>/minatar_suite.md` and `<out>/<game>.png`; runs already
-in runs.csv (same variant, game, seed and steps) are kept, not run again. `--set key=value` overrides the preset
-for an ablation, under the label `--variant` (default "preset", the CLI defaults); the table has a line per variant
-and game.
+Each run is `a3c-ray train --env MinAtar/<Game>-v1 --stop-steps 10000000 --no-stop-at-threshold` as it comes: Ray, 2
+workers, the MinAtar family preset (presets/MinAtar.json: 16 envs x 16 steps, lr 7e-4, entropy 0.02, 2 tasks queued
+per worker, its greedy evaluation every 250k steps running beside training), all runs in one local Ray. The table
+gives, per game, the 100-episode training mean at 1M, 2M, 5M and 10M env steps (median [min, max] over seeds),
+minutes of training to 10M, env steps/s, and the published reference beside it: gymnax's PPO at 10M env steps with
+64 envs (Asterix 15, Breakout 28, SpaceInvaders 131; its Freeway 58 is not run here). Writes `<out>/runs.csv`,
+`<out>/curves.csv` (every 25th episode's 100-episode mean, per run), `<out>/minatar_suite.md` and
+`<out>/<game>.png`; runs already in runs.csv (same variant, game, seed and steps) are kept, not run again. `--set
+key=value` overrides the preset for an ablation, under the label `--variant` (default "preset", the CLI defaults);
+the table has a line per variant and game.
 """
 
 from __future__ import annotations
