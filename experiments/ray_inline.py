@@ -24,7 +24,7 @@ import time
 
 import pandas as pd
 
-from a3c_ray.backends.ray_runtime import INLINE_BYTES, NO_METRICS, RAY_INLINE_DEFAULT
+from a3c_ray.backends.ray_runtime import INLINE_LIMIT_BYTES, RAY_INLINE_DEFAULT, start_local
 from a3c_ray.plumbing.atomic import atomic_write_text
 from common import csv_list, output_dir, parser, table
 
@@ -36,8 +36,7 @@ def child(threshold: int, sizes: list[int], seconds: float, task_ms: float) -> l
     import psutil
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
-             _system_config=NO_METRICS | {"max_direct_call_object_size": threshold})
+    start_local(num_cpus=2, log_to_driver=False, inline_bytes=threshold)  # as a run starts it, but this threshold
 
     @ray.remote(num_cpus=1)
     class Spinner:
@@ -108,7 +107,7 @@ def main() -> None:
     out = output_dir(args, "ray_overhead")
     rows = []
     for round_ in range(rounds):
-        for threshold in (RAY_INLINE_DEFAULT, INLINE_BYTES["max_direct_call_object_size"]):
+        for threshold in (RAY_INLINE_DEFAULT, INLINE_LIMIT_BYTES):
             command = [sys.executable, __file__, "--child", str(threshold), "--task-ms", str(args.task_ms),
                        "--sizes", ",".join(map(str, sizes))] + (["--quick"] if args.quick else [])
             done = subprocess.run(command, capture_output=True, text=True, check=True)

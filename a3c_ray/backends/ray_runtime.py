@@ -34,7 +34,7 @@ from a3c_ray.plumbing.spawn import reenter
 
 CONNECT_TIMEOUT_S = 5.0
 NO_METRICS = {"enable_metrics_collection": False, "enable_open_telemetry": False}
-INLINE_BYTES = {"max_direct_call_object_size": 1 << 20}  # up to 1 MiB inline; past ~2 MB the object store is cheaper
+INLINE_LIMIT_BYTES = 1 << 20  # inline up to 1 MiB: at 1 MB still cheaper than the object store (ray_inline.py)
 RAY_INLINE_DEFAULT = 100 * 1024  # Ray's own default, assumed for a cluster given by address
 TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
 THREAD_LOGGER = "ray._private.worker"  # "SIGTERM handler is not set ...": start_early sets it in the main thread
@@ -114,7 +114,8 @@ class _EarlyStart:
             raise self.error
 
 
-def start_local(num_cpus: int, metrics: bool = False, log_to_driver: bool = True) -> None:
+def start_local(num_cpus: int, metrics: bool = False, log_to_driver: bool = True,
+                inline_bytes: int = INLINE_LIMIT_BYTES) -> None:
     """A Ray of this process's own, token authentication on (Ray's default for local clusters), the dashboard (with
     --ray-metrics) on 127.0.0.1 only."""
     quiet = _DropNotices()
@@ -122,7 +123,7 @@ def start_local(num_cpus: int, metrics: bool = False, log_to_driver: bool = True
         logging.getLogger(name).addFilter(quiet)
     try:
         ray.init(num_cpus=num_cpus, include_dashboard=metrics, dashboard_host="127.0.0.1",
-                 _system_config=INLINE_BYTES | ({} if metrics else NO_METRICS),
+                 _system_config={"max_direct_call_object_size": inline_bytes} | ({} if metrics else NO_METRICS),
                  logging_level=logging.WARNING, configure_logging=True, log_to_driver=log_to_driver)
     finally:
         for name in (TOKEN_LOGGER, THREAD_LOGGER):
@@ -131,7 +132,7 @@ def start_local(num_cpus: int, metrics: bool = False, log_to_driver: bool = True
 
 def inline_limit(started_here: bool) -> int:
     """Bytes up to which Ray passes a task's argument inline: ours in a Ray started here, Ray's default elsewhere."""
-    return INLINE_BYTES["max_direct_call_object_size"] if started_here else RAY_INLINE_DEFAULT
+    return INLINE_LIMIT_BYTES if started_here else RAY_INLINE_DEFAULT
 
 
 def shutdown_local() -> None:
