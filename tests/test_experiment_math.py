@@ -1,14 +1,17 @@
 """The arithmetic the experiments' published figures rest on: the noise-scale estimators and prediction
-(experiments/noise_scale.py) and the ablation's --set parsing (experiments/minatar_suite.py)."""
+(experiments/noise_scale.py), the ablation's --set parsing (experiments/minatar_suite.py) and the
+rules comparison's episode count (experiments/minatar_rules.py)."""
 
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
+from minatar_rules import play  # noqa: E402
 from minatar_suite import setting  # noqa: E402
 from noise_scale import estimates, predicted_ratio  # noqa: E402
 
@@ -54,3 +57,32 @@ def test_ablation_settings_are_read_as_json_where_they_parse():
     assert setting("lr_schedule=linear") == ("lr_schedule", "linear")
     with pytest.raises(ValueError, match="key=value"):
         setting("entropy_coef")
+
+
+class Countdown(gym.Env):
+    """Episodes of `length` steps, a reward of 1 each: an episode's return is its length."""
+    observation_space = gym.spaces.Box(0.0, 1.0, (1,))
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, length: int):
+        self.length, self.t = length, 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(1, dtype=np.float32), 1.0, self.t >= self.length, False, {}
+
+
+class FirstAction:
+    def predict(self, observation, deterministic=False):
+        return np.zeros(len(observation), dtype=np.int64), None
+
+
+def test_rules_play_gives_each_env_an_equal_share_of_episodes():
+    """Envs with episodes of 1, 2 and 10 steps, 6 episodes: two each (mean 4.33), not the first six to end
+    (which would be mostly the 1-step env's)."""
+    returns = play(FirstAction(), [Countdown(1), Countdown(2), Countdown(10)], episodes=6, deterministic=True)
+    assert sorted(returns) == [1, 1, 2, 2, 10, 10]
