@@ -2,7 +2,7 @@
 registered (sticky actions 0.1: the env repeats the previous action one step in ten; no step cap) and under
 gymnax's (no sticky actions, episodes cut at 1000 steps), greedy and sampled.
 
-    python experiments/minatar_rules.py RUN_DIR [RUN_DIR ...] --episodes 200 --out experiments/results/minatar_lr
+    python experiments/minatar_rules.py RUN_DIR [RUN_DIR ...] --episodes 200 --out experiments/results/minatar_rules
 
 The suite's reference figures are gymnax's PPO on gymnax's MinAtar port, whose Breakout has no sticky actions and
 a 1000-step limit (gymnax/environments/minatar/breakout.py); the suite trains on `MinAtar/<Game>-v1`, which has
