@@ -9,7 +9,8 @@ a 1000-step limit (gymnax/environments/minatar/breakout.py); the suite trains on
 both MinAtar defaults (sticky_action_prob=0.1). This says what the rules alone are worth to one policy. Each rule
 plays `--episodes` episodes per run and mode on 20 envs side by side, each env an equal share of them (so short
 episodes are not over-counted), seeded apart from training (10,000 + env index). Writes `<out>/rules.csv` and
-`<out>/rules.md`.
+`<out>/rules.md`, with each row's mean episode length and the share of episodes cut: gymnax's cap can only lower a
+return, so the gap between the two rules is a lower bound on what the sticky actions cost.
 """
 
 from __future__ import annotations
@@ -27,32 +28,43 @@ from a3c_ray.envs.suites import make, prepare
 from a3c_ray.plumbing.atomic import atomic_write_text
 from common import table
 
-RULES = {"MinAtar v1 (sticky 0.1)": {}, "gymnax (sticky 0, cap 1000)": {"sticky_action_prob": 0.0,
-                                                                       "max_episode_steps": 1000}}
+RULES = {
+    "MinAtar v1 (sticky 0.1)": {},
+    "gymnax (sticky 0, cap 1000)": {"sticky_action_prob": 0.0, "max_episode_steps": 1000},
+}
 SIDE_BY_SIDE = 20
 EVAL_SEED = 10_000
+MAX_STEPS = 100_000  # an episode this long is cut here (v1 has no cap; a policy that never misses would never end)
 
 
-def play(policy, envs: list, episodes: int, deterministic: bool) -> list[float]:
-    """Returns of at least `episodes` episodes, each env playing an equal share (the first episodes to end would
-    favour short ones); the envs are closed after."""
+def play(policy, envs: list, episodes: int, deterministic: bool) -> pd.DataFrame:
+    """Return, length and whether it was cut (truncated, or MAX_STEPS) of at least `episodes` episodes, each env
+    playing an equal share (the first episodes to end would favour short ones); the envs are closed after."""
     share = -(-episodes // len(envs))
     obs = [env.reset(seed=EVAL_SEED + i)[0] for i, env in enumerate(envs)]
-    totals, done_returns = np.zeros(len(envs)), [[] for _ in envs]
-    while any(len(r) < share for r in done_returns):
+    totals, steps, ended = np.zeros(len(envs)), np.zeros(len(envs), dtype=int), [[] for _ in envs]
+    while any(len(e) < share for e in ended):
         actions, _ = policy.predict(np.stack(obs), deterministic=deterministic)
         for i, env in enumerate(envs):
-            if len(done_returns[i]) >= share:
+            if len(ended[i]) >= share:
                 continue
             obs[i], reward, terminated, truncated, _ = env.step(actions[i])
             totals[i] += reward
-            if terminated or truncated:
-                done_returns[i].append(totals[i])
-                totals[i] = 0.0
+            steps[i] += 1
+            cut = bool(truncated) or steps[i] >= MAX_STEPS
+            if terminated or cut:
+                ended[i].append({"return": totals[i], "length": int(steps[i]), "cut": cut and not terminated})
+                totals[i], steps[i] = 0.0, 0
                 obs[i] = env.reset()[0]
     for env in envs:
         env.close()
-    return [r for returns in done_returns for r in returns]
+    return pd.DataFrame([episode for episodes_of_env in ended for episode in episodes_of_env])
+
+
+def rule_of(env_kwargs: dict | None) -> str:
+    """The name of the rules a run trained under (its config's env_kwargs), or the kwargs themselves."""
+    names = [name for name, kwargs in RULES.items() if kwargs == (env_kwargs or {})]
+    return names[0] if names else json.dumps(env_kwargs, sort_keys=True)
 
 
 def main() -> None:
@@ -64,25 +76,26 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for run in args.runs:
-        config = json.loads((run / "config.json").read_text())
-        prepare(config["env"])
+        env_id = json.loads((run / "config.json").read_text())["env"]
+        prepare(env_id)
         policy = load_policy(run, which="last")
-        trained = "gymnax" if (config.get("env_kwargs") or {}).get("sticky_action_prob") == 0.0 else "MinAtar v1"
         for rule, kwargs in RULES.items():
             for mode, deterministic in (("sampled", False), ("greedy", True)):
-                envs = [make(config["env"], kwargs=kwargs) for _ in range(SIDE_BY_SIDE)]
-                returns = play(policy, envs, args.episodes, deterministic)
-                rows.append({"run": run.name, "env": config["env"], "trained_under": trained, "played_under": rule,
-                             "mode": mode, "episodes": len(returns), "return_mean": float(np.mean(returns)),
-                             "return_std": float(np.std(returns))})
+                envs = [make(env_id, kwargs=kwargs) for _ in range(SIDE_BY_SIDE)]
+                episodes = play(policy, envs, args.episodes, deterministic)
+                rows.append({"run": run.name, "env": env_id, "trained_under": rule_of(policy.config.env_kwargs),
+                             "played_under": rule, "mode": mode, "episodes": len(episodes),
+                             "return_mean": episodes["return"].mean(), "return_std": episodes["return"].std(ddof=0),
+                             "length_mean": episodes["length"].mean(), "cut_share": episodes["cut"].mean()})
                 print(rows[-1], flush=True)
     frame = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "rules.csv", frame.to_csv(index=False))
     md = table(frame, ["env", "trained_under", "played_under", "mode"],
                {"runs": len, "episodes per run": lambda g: int(g["episodes"].iloc[0]),
-                "mean return, median [min, max] over runs": ("return_mean", ".1f")})
-    atomic_write_text(args.out / "rules.md", md + "\n")
+                "mean return, median [min, max] over runs": ("return_mean", ".1f"),
+                "mean length": ("length_mean", ".0f"), "share cut": ("cut_share", ".2f")})
+    atomic_write_text(args.out / "rules.md", md)
     print(md)
 
 

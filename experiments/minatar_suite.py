@@ -13,8 +13,8 @@ per worker, its greedy evaluation every 250k steps running beside training), all
 gives, per game, the 100-episode training mean at 1M, 2M, 5M and 10M env steps (median [min, max] over seeds),
 minutes of training to 10M, env steps/s, and the published reference beside it: gymnax's PPO at 10M env steps with
 64 envs (Asterix 15, Breakout 28, SpaceInvaders 131; its Freeway 58 is not run here), on gymnax's port of the
-games, which has no sticky actions (MinAtar v1 repeats the previous action one step in ten: on Breakout it costs one
-policy 4-18 points; `experiments/results/minatar_rules/`). Writes `<out>/runs.csv`,
+games, which has no sticky actions (MinAtar v1 repeats the previous action one step in ten: on Breakout that cost the
+preset's three policies 4-18 points; `experiments/results/minatar_rules/`). Writes `<out>/runs.csv`,
 `<out>/curves.csv` (every 25th episode's 100-episode mean, per run), `<out>/minatar_suite.md` and
 `<out>/<game>.png`; runs already in runs.csv (same variant, game, seed and steps) are kept, not run again. `--set
 key=value` overrides the preset for an ablation, under the label `--variant` (default "preset", the CLI defaults);

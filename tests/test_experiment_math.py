@@ -60,12 +60,13 @@ def test_ablation_settings_are_read_as_json_where_they_parse():
 
 
 class Countdown(gym.Env):
-    """Episodes of `length` steps, a reward of 1 each: an episode's return is its length."""
+    """Episodes of `length` steps, a reward of 1 each (an episode's return is its length), ended as terminated or,
+    with `truncate`, as truncated (a time limit)."""
     observation_space = gym.spaces.Box(0.0, 1.0, (1,))
     action_space = gym.spaces.Discrete(2)
 
-    def __init__(self, length: int):
-        self.length, self.t = length, 0
+    def __init__(self, length: int, truncate: bool = False):
+        self.length, self.truncate, self.t, self.closed = length, truncate, 0, False
 
     def reset(self, *, seed=None, options=None):
         self.t = 0
@@ -73,16 +74,26 @@ class Countdown(gym.Env):
 
     def step(self, action):
         self.t += 1
-        return np.zeros(1, dtype=np.float32), 1.0, self.t >= self.length, False, {}
+        end = self.t >= self.length
+        return np.zeros(1, dtype=np.float32), 1.0, end and not self.truncate, end and self.truncate, {}
+
+    def close(self):
+        self.closed = True
 
 
 class FirstAction:
+    """A policy that always takes action 0, for a batch of observations."""
+
     def predict(self, observation, deterministic=False):
         return np.zeros(len(observation), dtype=np.int64), None
 
 
 def test_rules_play_gives_each_env_an_equal_share_of_episodes():
     """Envs with episodes of 1, 2 and 10 steps, 6 episodes: two each (mean 4.33), not the first six to end
-    (which would be mostly the 1-step env's)."""
-    returns = play(FirstAction(), [Countdown(1), Countdown(2), Countdown(10)], episodes=6, deterministic=True)
-    assert sorted(returns) == [1, 1, 2, 2, 10, 10]
+    (which would be mostly the 1-step env's). The 10-step env's episodes end by a time limit: counted, as cut."""
+    envs = [Countdown(1), Countdown(2), Countdown(10, truncate=True)]
+    episodes = play(FirstAction(), envs, episodes=6, deterministic=True)
+    assert sorted(episodes["return"]) == [1, 1, 2, 2, 10, 10]
+    assert sorted(episodes["length"]) == [1, 1, 2, 2, 10, 10]
+    assert episodes["cut"].sum() == 2 and episodes.loc[episodes["cut"], "length"].tolist() == [10, 10]
+    assert all(env.closed for env in envs)
