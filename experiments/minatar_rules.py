@@ -8,9 +8,10 @@ The suite's reference figures are gymnax's PPO on gymnax's MinAtar port, whose B
 a 1000-step limit (gymnax/environments/minatar/breakout.py); the suite trains on `MinAtar/<Game>-v1`, which has
 both MinAtar defaults (sticky_action_prob=0.1). This says what the rules alone are worth to one policy. Each rule
 plays `--episodes` episodes per run and mode on 20 envs side by side, each env an equal share of them (so short
-episodes are not over-counted), seeded apart from training (10,000 + env index). Writes `<out>/rules.csv` and
-`<out>/rules.md`, with each row's mean episode length and the share of episodes cut: gymnax's cap can only lower a
-return, so the gap between the two rules is a lower bound on what the sticky actions cost.
+episodes are not over-counted), seeded apart from training as `a3c-ray evaluate` is (10,000 + env index). Writes
+`<out>/rules.csv` and `<out>/rules.md`, with each row's mean episode length and the share of episodes cut:
+gymnax's cap can only lower a return, so the gap between the two rules is a lower bound on what the sticky actions
+cost.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import pandas as pd
 import torch
 
 from a3c_ray import load_policy
-from a3c_ray.envs.suites import make, prepare
+from a3c_ray.envs.make import make_env
 from a3c_ray.plumbing.atomic import atomic_write_text
+from a3c_ray.run.evaluation import EVALUATE_SEED
 from common import table
 
 RULES = {
@@ -33,7 +35,6 @@ RULES = {
     "gymnax (sticky 0, cap 1000)": {"sticky_action_prob": 0.0, "max_episode_steps": 1000},
 }
 SIDE_BY_SIDE = 20
-EVAL_SEED = 10_000
 MAX_STEPS = 100_000  # an episode this long is cut here (v1 has no cap; a policy that never misses would never end)
 
 
@@ -41,7 +42,7 @@ def play(policy, envs: list, episodes: int, deterministic: bool) -> pd.DataFrame
     """Return, length and whether it was cut (truncated, or MAX_STEPS) of at least `episodes` episodes, each env
     playing an equal share (the first episodes to end would favour short ones); the envs are closed after."""
     share = -(-episodes // len(envs))
-    obs = [env.reset(seed=EVAL_SEED + i)[0] for i, env in enumerate(envs)]
+    obs = [env.reset(seed=EVALUATE_SEED + i)[0] for i, env in enumerate(envs)]
     totals, steps, ended = np.zeros(len(envs)), np.zeros(len(envs), dtype=int), [[] for _ in envs]
     while any(len(e) < share for e in ended):
         actions, _ = policy.predict(np.stack(obs), deterministic=deterministic)
@@ -76,12 +77,11 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for run in args.runs:
-        env_id = json.loads((run / "config.json").read_text())["env"]
-        prepare(env_id)
         policy = load_policy(run, which="last")
+        env_id = policy.config.env
         for rule, kwargs in RULES.items():
             for mode, deterministic in (("sampled", False), ("greedy", True)):
-                envs = [make(env_id, kwargs=kwargs) for _ in range(SIDE_BY_SIDE)]
+                envs = [make_env(env_id, kwargs=kwargs) for _ in range(SIDE_BY_SIDE)]
                 episodes = play(policy, envs, args.episodes, deterministic)
                 rows.append({"run": run.name, "env": env_id, "trained_under": rule_of(policy.config.env_kwargs),
                              "played_under": rule, "mode": mode, "episodes": len(episodes),
