@@ -95,8 +95,9 @@ class Config:
                                   "others joining as they come up)", default=False)
     tasks_per_worker: int = _doc("Ray: rollout tasks queued at each worker; 2 hides the driver round trip "
                                  "(one more version of policy lag)", default=1)
-    batch_gradients: bool = _doc("Ray: apply every gradient that has arrived as one optimizer step (their mean); "
-                                 "--no-batch-gradients: one step per gradient, as in the A3C paper", default=True)
+    batch_gradients: bool | None = _doc("Ray: apply every gradient that has arrived as one optimizer step (their "
+                                        "mean); --no-batch-gradients: one step per gradient, as in the A3C paper "
+                                        "(default: batched only with node aggregators)", default=None)
     sync: bool = _doc("synchronous A2C: each update waits for one gradient from every worker, all computed with the "
                       "same weights, and applies their mean (Ray and serial; mp is Hogwild)", default=False)
     node_aggregators: bool | None = _doc("Ray: one actor per node adds up its workers' gradients and forwards the "

@@ -99,7 +99,7 @@ def check_config(config: Config) -> None:
         raise ConfigError("--sync waits for every worker's gradient on the same weights: mp's workers step the "
                           "shared model themselves (Hogwild), and node aggregators forward whatever has arrived; "
                           "use --backend ray or virtual (without --node-aggregators), or serial")
-    if config.node_aggregators and not config.batch_gradients:
+    if config.node_aggregators and config.batch_gradients is False:
         raise ConfigError("--node-aggregators forwards sums of gradients, so it needs --batch-gradients; drop "
                           "--no-batch-gradients or add --no-node-aggregators")
     for name in ("report_interval_s", "checkpoint_interval_s", "worker_timeout_s"):

@@ -66,7 +66,7 @@ def measure(mode: str, workers: int, task_ms: int, size: int, seconds: float) ->
         sim.close()
     elapsed, cpu, busy_s, lags, steps = window
     accepted = len(lags)
-    default = (mode == "aggregated") == (workers >= AGGREGATE_FROM_WORKERS) and mode in ("batched", "aggregated")
+    default = mode == ("aggregated" if workers >= AGGREGATE_FROM_WORKERS else "per_gradient")  # since 2026-12-07
     measured = [lag for lag in lags if lag is not None]
     return {"mode": mode, "default": default, "workers": workers, "task_ms": task_ms, "grad_bytes": num_params * 4,
             "demand_per_s": workers * 1000 / task_ms, "gradients_per_s": accepted / elapsed,

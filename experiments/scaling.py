@@ -4,7 +4,10 @@ Every run is on the virtual backend (--backend virtual: N workers simulated in o
 simulated as a cluster with one core per worker would see it; docs/scaling.md), solved by a confirmed greedy
 evaluation on the --eval-interval-steps grid (training waits for it). Task times are drawn around one core's
 measured time for that env and envs per worker (calibrated_task_ms), so every run is reproducible. Modes:
-- async: today's defaults (batched apply below 64 workers, node aggregators from 64);
+- async: today's defaults (one step per gradient below 64 workers, Pendulum's preset batched; node aggregators
+  from 64);
+- async-batched: every gradient that has arrived applied as one step (their mean): the default below 64 workers
+  until 2026-12-07;
 - sync: --sync, synchronous A2C (one mean of every worker's gradient on the same weights per update);
 - async-per-gradient: one optimizer step per gradient, as the A3C paper's driver (no batching, no aggregators);
 - async-max-lag-N: gradients more than N versions old dropped (--max-policy-lag);
@@ -18,42 +21,48 @@ measured time for that env and envs per worker (calibrated_task_ms), so every ru
     python experiments/scaling.py --predict   # predicted time to solve on 16, 64, 256 cores, from scaling.csv
 
 Writes <out>/scaling.csv (env, mode, workers, seed, solved, env_steps_to_solve, lag_p95, gradients_per_update,
-...), scaling.md and scaling.png (env steps to solve against workers, one line per mode, one panel per env).
+...), a row as each run ends, scaling.md and scaling.png (env steps to solve against workers, one line per mode,
+one panel per env), and task_ms.json (each env's calibrated task time, measured once per folder). Two invocations
+on different modes or envs may share a folder (they take turns at its files), one per core.
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scaling_predict import predict  # noqa: E402
+
 from a3c_ray import make_config  # noqa: E402
-from a3c_ray.backends.protocol import uses_node_aggregators  # noqa: E402
-from a3c_ray.backends.virtual_model import ClusterModel  # noqa: E402
 from a3c_ray.plumbing.atomic import atomic_write_text  # noqa: E402
 from common import SEEDS, csv_list, output_dir, parser, seed_list, share, sweep, table  # noqa: E402
 
 ENVS = ["CartPole-v1", "Pendulum-v1", "LunarLander-v3", "MinAtar/Breakout-v1"]
 WORKERS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-MODES = {"async": {}, "sync": {"sync": True},
+MODES = {"async": {}, "sync": {"sync": True}, "async-batched": {"batch_gradients": True},
          "async-per-gradient": {"batch_gradients": False, "node_aggregators": False},
          "async-max-lag-4": {"max_policy_lag": 4}, "async-lr-lag": {"lr_per_update": "lag"},
-         "async-lr-sqrt-batch": {"lr_per_update": "sqrt-batch"}, "async-envs-per-worker-scaled": "scaled"}
+         "async-lr-sqrt-batch": {"lr_per_update": "sqrt-batch", "batch_gradients": True},
+         "async-envs-per-worker-scaled": "scaled"}
 QUICK = {"envs": ENVS[:1], "workers": [2, 64, 256], "modes": ["async", "sync"], "seeds": SEEDS}
 COLUMNS = ["env", "mode", "workers", "seed", "solved", "env_steps_to_solve", "lag_p95", "gradients_per_update",
            "lag_p50", "lag_mean", "envs_per_worker", "time_to_solve_s", "updates", "env_steps", "task_ms",
-           "wall_s"]
+           "wall_s", "best_eval_return"]  # the last: rows from 2026-12-07 evening on (the Breakout rows)
 RENAME = {"policy_lag_p95": "lag_p95", "policy_lag_p50": "lag_p50", "policy_lag_mean": "lag_mean"}
-PREDICT_CORES = [2, 16, 64, 256]  # 2: the baseline every figure above is measured at
 # a finer grid than the default 25,000 where runs solve within a few of those (CartPole's greedy policy often
 # passes at the first evaluation): env steps to solve are judged on it
-EVAL_INTERVAL = {"CartPole-v1": 5_000, "Pendulum-v1": 10_000}
+EVAL_INTERVAL = {"CartPole-v1": 5_000, "Pendulum-v1": 10_000, "MinAtar/Breakout-v1": 125_000}
 # the env-step budget of a run, where the env's default (make_config's stop_steps) would end runs that the
 # study needs to see solve: LunarLander-v3 takes ~1.3M env steps at 2 workers on the generic defaults
-STOP_STEPS = {"LunarLander-v3": 4_000_000}
+STOP_STEPS = {"LunarLander-v3": 4_000_000, "MinAtar/Breakout-v1": 6_000_000}
+# the return that solves an env with no registered reward_threshold. Breakout: the preset's greedy policy passes
+# 12 at ~1.25M env steps with 2 workers (its training mean reaches 28 only near 10M, an hour of simulation a run)
+STOP_RETURN = {"MinAtar/Breakout-v1": 12.0}
 
 
 def overrides(env: str, mode: str, workers: int) -> dict:
@@ -71,29 +80,60 @@ def scaled_envs_per_worker(env: str, workers: int) -> int:
 
 
 TASK_CV = 0.2  # the spread of task times real Ray workers showed here (virtual_validation: 0.16-0.24 at 2 workers)
-_TASK_MS: dict = {}
 
 
-def calibrated_task_ms(config) -> float:
+def calibrated_task_ms(config, out: Path) -> float:
     """One task's compute time on one core of this machine (ms; the median of 30, after 5 to warm up), for this
     env, model and envs per worker: the study's virtual runs draw their task times around it, so that they are
-    reproducible. Timed in the process's CPU time, so that other work on the machine does not lengthen it."""
+    reproducible. Timed in the process's CPU time, and kept in <out>/task_ms.json: measured once per results
+    folder (on a quiet machine), so every row of a study, and a second invocation started beside the first, draws
+    from the same time (the gradients per update, and so the learning, depend on it)."""
+    import json
     import time
 
     from a3c_ray.core.learner import Learner
     from a3c_ray.core.worker import RolloutWorker
 
-    key = (config.env, config.envs_per_worker, config.rollout_length)
-    if key not in _TASK_MS:
-        worker, weights = RolloutWorker(config, 0), Learner(config).weights()
-        times = []
-        for i in range(35):
-            start = time.process_time()
-            worker.compute_gradients(weights)
-            times.append(time.process_time() - start)
-        worker.close()
-        _TASK_MS[key] = 1000 * float(np.median(times[5:]))
-    return _TASK_MS[key]
+    path, key = out / "task_ms.json", f"{config.env}|{config.envs_per_worker}|{config.rollout_length}"
+    with locked(out):
+        known = json.loads(path.read_text()) if path.is_file() else {}
+        if key not in known:
+            worker, weights = RolloutWorker(config, 0), Learner(config).weights()
+            times = []
+            for i in range(35):
+                start = time.process_time()
+                worker.compute_gradients(weights)
+                times.append(time.process_time() - start)
+            worker.close()
+            known[key] = round(1000 * float(np.median(times[5:])), 3)
+            atomic_write_text(path, json.dumps(known, indent=2, sort_keys=True) + "\n")
+    return known[key]
+
+
+@contextmanager
+def locked(out: Path):
+    """Holds <out>/.lock: invocations sharing a results folder take turns at its files (scaling.csv, task_ms.json)."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_rows(csv: Path) -> pd.DataFrame:
+    return pd.read_csv(csv) if csv.is_file() else pd.DataFrame(columns=COLUMNS)
+
+
+def add_row(csv: Path, row: pd.DataFrame) -> None:
+    """Appends one run's row to scaling.csv as it is now on disk (another invocation may have added rows since)."""
+    with locked(csv.parent):
+        frame = read_rows(csv)
+        frame = row if frame.empty else pd.concat([frame, row], ignore_index=True)
+        atomic_write_text(csv, frame.to_csv(index=False))
 
 
 def task_ms(result) -> dict:
@@ -101,38 +141,44 @@ def task_ms(result) -> dict:
 
 
 def run_study(envs, workers, modes, seeds, out: Path) -> pd.DataFrame:
+    """Runs every (env, mode, workers) point that scaling.csv has no row of, each run's row written as it ends
+    (an interrupted study keeps what it measured; two invocations on other modes can share the folder)."""
     csv = out / "scaling.csv"
-    done = pd.read_csv(csv) if csv.is_file() else pd.DataFrame(columns=COLUMNS)
     for env in envs:
         for mode in modes:
+            done = read_rows(csv)
             todo = [n for n in workers if not ((done["env"] == env) & (done["mode"] == mode)
                                               & (done["workers"] == n)).any()]
             grid = {(env, mode, n): {"workers": n, **overrides(env, mode, n), "virtual": {
-                "task_ms": calibrated_task_ms(make_config(env, workers=n, **overrides(env, mode, n))),
+                "task_ms": calibrated_task_ms(make_config(env, workers=n, **overrides(env, mode, n)), out),
                 "task_cv": TASK_CV}} for n in todo}
             if not grid:
                 continue
-            rows = sweep(grid, seeds, out / "runs", label=("env", "mode", "n"), keys=None, extra=task_ms,
-                         env=env, backend="virtual", eval_interval_steps=EVAL_INTERVAL.get(env),
-                         stop_steps=STOP_STEPS.get(env))
-            rows = rows.rename(columns=RENAME)[COLUMNS]
-            done = pd.concat([done, rows], ignore_index=True)
-            atomic_write_text(csv, done.to_csv(index=False))  # an interrupted study keeps what it measured
-    return done
+            sweep(grid, seeds, out / "runs", label=("env", "mode", "n"), keys=None, extra=task_ms,
+                  on_row=lambda rows: add_row(csv, rows.rename(columns=RENAME)[COLUMNS].tail(1)),
+                  env=env, backend="virtual", eval_interval_steps=EVAL_INTERVAL.get(env),
+                  stop_steps=STOP_STEPS.get(env), stop_return=STOP_RETURN.get(env))
+    return read_rows(csv)
 
 
 def report(frame: pd.DataFrame) -> str:
     columns = {"solved": share("solved"), "env steps to solve": ("env_steps_to_solve", ",.0f"),
                "lag p95": ("lag_p95", ".0f"), "gradients per update": ("gradients_per_update", ".1f"),
-               "envs per worker": ("envs_per_worker", ".0f"), "simulated s to solve": ("time_to_solve_s", ".2f")}
+               "envs per worker": ("envs_per_worker", ".0f"), "simulated s to solve": ("time_to_solve_s", ".2f"),
+               "updates": ("updates", ",.0f")}
+    best = {"best greedy evaluation": ("best_eval_return", ".1f")}  # how far a run got, where it did not solve
     lines = ["# Learning at scale (virtual backend)\n", "Median [min, max] over seeds; env steps to solve by a "
              "confirmed greedy evaluation. Ratios: the median env steps to solve against 2 workers' (same env and "
-             "mode).\n"]
+             "mode). Updates (and the best greedy evaluation, where recorded): until the run solved, or over its "
+             "whole budget where it did not.\n"]
     for env, rows in frame.groupby("env", sort=False):
         rows = rows.sort_values(["mode", "workers"], kind="stable")
         base = rows[rows["workers"] == 2].groupby("mode")["env_steps_to_solve"].median()
         ratio = {"x 2 workers": lambda g: _ratio(g, base)}
-        lines += [f"\n## {env}\n", table(rows, ["mode", "workers"], {**columns, **ratio})]
+        solved_at = f"Solved at a confirmed greedy mean of {STOP_RETURN[env]:g} (no registered threshold).\n\n" \
+            if env in STOP_RETURN else ""
+        shown = {**columns, **(best if rows.get("best_eval_return", pd.Series()).notna().any() else {}), **ratio}
+        lines += [f"\n## {env}\n", solved_at + table(rows, ["mode", "workers"], shown)]
     return "\n".join(lines)
 
 
@@ -173,43 +219,6 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def predict(frame: pd.DataFrame) -> str:
-    """Predicted time to solve on a cluster of N cores (one worker each): env steps to solve at N over the
-    env steps/s that N workers deliver, capped by what the driver (or the node aggregators) can take in."""
-    model = ClusterModel()
-    lines = ["| env | mode | cores | env steps to solve | steps per gradient | task ms | bound | env steps/s | "
-             "predicted s | simulated s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    rows_at = frame[frame["workers"].isin(PREDICT_CORES)].sort_values(["env", "mode", "workers"], kind="stable")
-    for (env, mode, n), rows in rows_at.groupby(["env", "mode", "workers"], sort=False):
-        config = make_config(env, workers=int(n), **overrides(env, mode, int(n)))
-        steps = config.envs_per_worker * config.rollout_length
-        task_s = float(rows["task_ms"].median()) / 1000
-        rate, bound = gradient_rate(config, model, task_s)
-        if rows["solved"].all():  # a median over the seeds that solved alone would pick the lucky ones
-            to_solve = rows["env_steps_to_solve"].median()
-            cells = f"{to_solve:,.0f} | ", f"{to_solve / (rate * steps):.2f} | {rows['time_to_solve_s'].median():.2f}"
-        else:
-            cells = f"{int(rows['solved'].sum())}/{len(rows)} solved | ", "– | –"
-        lines.append(f"| {env} | {mode} | {n} | {cells[0]}{steps} | {task_s * 1000:.1f} | {bound} | "
-                     f"{rate * steps:,.0f} | {cells[1]} |")
-    return "\n".join(lines) + "\n"
-
-
-def gradient_rate(config, model: ClusterModel, task_s: float) -> tuple[float, str]:
-    """Gradients per second N workers deliver to the learner, and what bounds it (workers, driver, aggregators)."""
-    n = config.workers
-    if config.sync:  # a round: the slowest task, transport, and the driver's N calls and one update
-        round_s = task_s + model.latency_ms / 1000 + (n * model.driver_ms_per_call + model.driver_ms_per_update) / 1000
-        return n / round_s, "rounds"
-    offered = n / task_s  # tasks queued at each worker hide the round trip
-    if uses_node_aggregators(config):
-        nodes = -(-n // model.node_size)
-        capacity = min(nodes * 1000 / model.aggregator_ms_per_gradient, 1000 / model.driver_ms_per_summed)
-        return min(offered, capacity), "workers" if offered <= capacity else "aggregators"
-    capacity = 1000 / model.driver_ms_per_call
-    return min(offered, capacity), "workers" if offered <= capacity else "driver"
-
-
 def main() -> None:
     p = parser(__doc__, "scaling")
     p.add_argument("--envs", type=csv_list)
@@ -233,7 +242,8 @@ def main() -> None:
         plot(frame, out / "scaling.png")
         print(report(frame))
     frame = pd.read_csv(out / "scaling.csv")
-    text = "# Predicted time to solve on N cores\n\n" + predict(frame)
+    text = "# Predicted time to solve on N cores\n\n" + predict(
+        frame, lambda env, mode, n: make_config(env, workers=n, **overrides(env, mode, n)))
     atomic_write_text(out / "predict.md", text)
     print(text)
 

@@ -1,6 +1,7 @@
 """The arithmetic the experiments' published figures rest on: the noise-scale estimators and prediction
-(experiments/noise_scale.py), the ablation's --set parsing (experiments/minatar_suite.py) and the
-rules comparison's episode count (experiments/minatar_rules.py)."""
+(experiments/noise_scale.py), the ablation's --set parsing (experiments/minatar_suite.py), the
+rules comparison's episode count (experiments/minatar_rules.py) and the scaling study's shared results folder
+(experiments/scaling.py)."""
 
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
 from minatar_rules import play  # noqa: E402
 from minatar_suite import setting  # noqa: E402
 from noise_scale import estimates, predicted_ratio  # noqa: E402
+from scaling import COLUMNS, add_row, calibrated_task_ms  # noqa: E402
 
 
 def test_noise_estimates_recover_a_known_gradient_and_variance():
@@ -97,3 +99,35 @@ def test_rules_play_gives_each_env_an_equal_share_of_episodes():
     assert sorted(episodes["length"]) == [1, 1, 2, 2, 10, 10]
     assert episodes["cut"].sum() == 2 and episodes.loc[episodes["cut"], "length"].tolist() == [10, 10]
     assert all(env.closed for env in envs)
+
+
+def test_scaling_rows_from_two_invocations_all_stay(tmp_path):
+    """Each invocation appends its run's row to the csv as it is on disk, not to the copy it read at its start."""
+    csv = tmp_path / "scaling.csv"
+
+    def row(mode: str, seed: int) -> pd.DataFrame:
+        return pd.DataFrame([{**dict.fromkeys(COLUMNS), "env": "E", "mode": mode, "seed": seed}])
+
+    add_row(csv, row("async", 0))
+    add_row(csv, row("sync", 0))  # the other invocation, which read the folder before the first row was written
+    add_row(csv, row("async", 1))
+    frame = pd.read_csv(csv)
+    assert list(zip(frame["mode"], frame["seed"])) == [("async", 0), ("sync", 0), ("async", 1)]
+
+
+def test_scaling_task_time_is_measured_once_per_folder(tmp_path, monkeypatch):
+    """A second invocation draws from the task time the first measured (stored in task_ms.json), not its own."""
+    from a3c_ray import make_config
+
+    config = make_config("CartPole-v1")
+    first = calibrated_task_ms(config, tmp_path)
+    assert 0 < first < 1000
+
+    def no_second_measurement(*args, **kwargs):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr("a3c_ray.core.worker.RolloutWorker", no_second_measurement)
+    assert calibrated_task_ms(config, tmp_path) == first
+    other = make_config("CartPole-v1", envs_per_worker=4)
+    with pytest.raises(AssertionError, match="measured again"):
+        calibrated_task_ms(other, tmp_path)  # another batch is another key

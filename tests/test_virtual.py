@@ -3,9 +3,12 @@ lags and batches must follow the event model to the millisecond when the task ti
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from a3c_ray import train
+from a3c_ray import make_config, train
+from a3c_ray.backends.protocol import batches_gradients
 from a3c_ray.backends.virtual import VirtualBackend
 from a3c_ray.core.learner import Learner
 from conftest import run_cli, tiny_config
@@ -44,7 +47,8 @@ def test_a_per_gradient_driver_lags_behind_simultaneous_arrivals(tmp_path):
 def test_batched_driver_takes_what_arrived_during_its_service(tmp_path):
     """Tasks of 10 ms, two queued at each worker, against a driver that needs 30 ms per gradient: while it applies
     the first four, the four queued tasks come back, and its next step takes them all at once (lag 1)."""
-    virtual = backend(tmp_path, workers=4, tasks_per_worker=2, virtual={**FIXED, "driver_ms_per_call": 30})
+    virtual = backend(tmp_path, workers=4, tasks_per_worker=2, batch_gradients=True,
+                      virtual={**FIXED, "driver_ms_per_call": 30})
     (first,) = virtual.poll(1.0)
     assert [g.policy_lag for g in first.gradients] == [0] * 4
     assert virtual.clock() == pytest.approx(0.012 + 0.1205)
@@ -52,6 +56,21 @@ def test_batched_driver_takes_what_arrived_during_its_service(tmp_path):
         (update,) = virtual.poll(1.0)
         assert [g.policy_lag for g in update.gradients] == [1] * 4
     virtual.stop()
+
+
+def test_the_driver_batches_by_default_only_with_node_aggregators(tmp_path):
+    """Below 64 workers one step per gradient (the same 4 workers as above take their gradients one at a time);
+    from 64, node aggregators and so batches; a flag given wins."""
+    virtual = backend(tmp_path, workers=4, tasks_per_worker=2, virtual={**FIXED, "driver_ms_per_call": 30})
+    updates = [u for _ in range(8) for u in virtual.poll(1.0)]
+    assert [len(u.gradients) for u in updates] == [1] * 8
+    virtual.stop()
+    config = tiny_config(tmp_path, backend="virtual")
+    assert (batches_gradients(replace(config, workers=63)), batches_gradients(replace(config, workers=64))) == \
+        (False, True)
+    assert batches_gradients(replace(config, workers=2, batch_gradients=True))
+    assert not batches_gradients(replace(config, workers=64, node_aggregators=False))
+    assert batches_gradients(make_config("Pendulum-v1", workers=16))  # its preset: it learned better batched
 
 
 def test_node_aggregators_group_workers_and_send_heartbeats(tmp_path):
@@ -92,7 +111,7 @@ def test_virtual_runs_are_reproducible_and_learn_with_evaluations_on_the_grid(tm
     def run(name):
         return train(tiny_config(tmp_path / name, backend="virtual", workers=16, envs_per_worker=4,
                                  rollout_length=16, stop_steps=120_000, eval_interval_steps=20_000, eval_episodes=5,
-                                 virtual={"task_ms": 8}))
+                                 stop_return=10_000, virtual={"task_ms": 8}))  # every evaluation, none solves
 
     first, second = run("a"), run("b")
     assert first.episodes["return"].tolist() == second.episodes["return"].tolist()

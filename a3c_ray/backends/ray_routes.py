@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from a3c_ray.backends.protocol import batches_gradients
 from a3c_ray.backends.ray_aggregator import AggregatorReport, GradientAggregator
 from a3c_ray.config import Config
 from a3c_ray.core.gradient_batch import GradientBatch
@@ -65,7 +66,7 @@ class DirectTasks:
 
     def __init__(self, fleet: Fleet):
         self.fleet = fleet
-        self.take_all_ready = fleet.config.batch_gradients
+        self.take_all_ready = batches_gradients(fleet.config)
 
     def launched(self, index: int) -> None:
         """A new actor's first tasks are queued at once and wait at the actor until it is up."""

@@ -19,7 +19,7 @@ import heapq
 import itertools
 from typing import Any
 
-from a3c_ray.backends.protocol import uses_node_aggregators
+from a3c_ray.backends.protocol import batches_gradients, uses_node_aggregators
 from a3c_ray.backends.virtual_model import ClusterModel, TaskTimes
 from a3c_ray.backends.virtual_routes import AggregatorRoute, DirectRoute, SyncRoute
 from a3c_ray.config import Config
@@ -37,7 +37,7 @@ class VirtualBackend:
         self.model = ClusterModel.of(config.virtual)
         self.times = TaskTimes(self.model, config.seed)
         self.workers = config.workers
-        self.tasks_per_worker, self.batch_gradients = config.tasks_per_worker, config.batch_gradients
+        self.tasks_per_worker, self.batch_gradients = config.tasks_per_worker, batches_gradients(config)
         self.route = SyncRoute(self) if config.sync else \
             AggregatorRoute(self) if uses_node_aggregators(config) else DirectRoute(self)
         self.rollout_workers: list[RolloutWorker] = []
