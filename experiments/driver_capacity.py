@@ -8,8 +8,10 @@ actors and returns a precomputed gradient of the real size, so 512 workers need 
 the trainer's own RayBackend with a real Learner (a model of that size, fused Adam), in each mode:
 
 - bare: a loop that only waits, gets and resubmits (no apply, no new weights): the transport's ceiling;
-- per_gradient: one optimizer step per gradient (`--no-batch-gradients`, the A3C paper's driver);
-- batched: every finished gradient in one step (the default below AGGREGATE_FROM_WORKERS workers);
+- per_gradient: one optimizer step per gradient (the A3C paper's driver; the default below
+  AGGREGATE_FROM_WORKERS workers since 2026-12-07);
+- batched: every finished gradient in one step (`--batch-gradients`; the default below AGGREGATE_FROM_WORKERS
+  workers until 2026-12-07);
 - aggregated: node aggregators forward sums (the default from AGGREGATE_FROM_WORKERS).
 
 Writes `<out>/driver_capacity.csv` and `.md`: demand_per_s = workers x 1000 / task_ms; gradients_per_s = what the

@@ -141,23 +141,25 @@ def task_ms(result) -> dict:
 
 
 def run_study(envs, workers, modes, seeds, out: Path) -> pd.DataFrame:
-    """Runs every (env, mode, workers) point that scaling.csv has no row of, each run's row written as it ends
-    (an interrupted study keeps what it measured; two invocations on other modes can share the folder)."""
+    """Runs every (env, mode, workers, seed) that scaling.csv has no row of, each run's row written as it ends
+    (an interrupted study keeps what it measured and runs only the rest; two invocations on other modes can share
+    the folder)."""
     csv = out / "scaling.csv"
     for env in envs:
         for mode in modes:
-            done = read_rows(csv)
-            todo = [n for n in workers if not ((done["env"] == env) & (done["mode"] == mode)
-                                              & (done["workers"] == n)).any()]
-            grid = {(env, mode, n): {"workers": n, **overrides(env, mode, n), "virtual": {
-                "task_ms": calibrated_task_ms(make_config(env, workers=n, **overrides(env, mode, n)), out),
-                "task_cv": TASK_CV}} for n in todo}
-            if not grid:
-                continue
-            sweep(grid, seeds, out / "runs", label=("env", "mode", "n"), keys=None, extra=task_ms,
-                  on_row=lambda rows: add_row(csv, rows.rename(columns=RENAME)[COLUMNS].tail(1)),
-                  env=env, backend="virtual", eval_interval_steps=EVAL_INTERVAL.get(env),
-                  stop_steps=STOP_STEPS.get(env), stop_return=STOP_RETURN.get(env))
+            for n in workers:
+                done = read_rows(csv)
+                have = done[(done["env"] == env) & (done["mode"] == mode) & (done["workers"] == n)]["seed"]
+                missing = [seed for seed in seeds if seed not in set(have.astype(int))]
+                if not missing:
+                    continue
+                config = make_config(env, workers=n, **overrides(env, mode, n))
+                grid = {(env, mode, n): {"workers": n, **overrides(env, mode, n), "virtual": {
+                    "task_ms": calibrated_task_ms(config, out), "task_cv": TASK_CV}}}
+                sweep(grid, missing, out / "runs", label=("env", "mode", "n"), keys=None, extra=task_ms,
+                      on_row=lambda rows: add_row(csv, rows.rename(columns=RENAME)[COLUMNS].tail(1)),
+                      env=env, backend="virtual", eval_interval_steps=EVAL_INTERVAL.get(env),
+                      stop_steps=STOP_STEPS.get(env), stop_return=STOP_RETURN.get(env))
     return read_rows(csv)
 
 

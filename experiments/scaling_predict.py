@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from a3c_ray.backends.protocol import uses_node_aggregators  # noqa: E402
-from a3c_ray.backends.virtual_model import ClusterModel  # noqa: E402
+from a3c_ray.backends.protocol import batches_gradients, uses_node_aggregators
+from a3c_ray.backends.virtual_model import ClusterModel
 
 PREDICT_CORES = [2, 16, 64, 256]  # 2: the baseline every figure above is measured at
 
@@ -50,5 +47,6 @@ def gradient_rate(config, model: ClusterModel, task_s: float) -> tuple[float, st
         nodes = -(-n // model.node_size)
         capacity = min(nodes * 1000 / model.aggregator_ms_per_gradient, 1000 / model.driver_ms_per_summed)
         return min(offered, capacity), "workers" if offered <= capacity else "aggregators"
-    capacity = 1000 / model.driver_ms_per_call
+    # one step per gradient: a call and an update each; batched: the update shared by the batch (left out)
+    capacity = 1000 / (model.driver_ms_per_call + (0 if batches_gradients(config) else model.driver_ms_per_update))
     return min(offered, capacity), "workers" if offered <= capacity else "driver"

@@ -1,9 +1,9 @@
 """Ray backend: rollout-worker actors compute gradients; the driver applies them as they arrive.
 
 Three ways for gradients to reach the learner, all through the same worker and learner verbs:
-- one optimizer step per gradient (`--no-batch-gradients`: the A3C paper's driver);
-- batched (the default): block for the first finished task, take every other one already finished, apply
-  their mean in one step and hand the new weights to each of those workers;
+- one optimizer step per gradient (the default below AGGREGATE_FROM_WORKERS workers: the A3C paper's driver);
+- batched (`--batch-gradients`, the Pendulum preset's): block for the first finished task, take every other one
+  already finished, apply their mean in one step and hand the new weights to each of those workers;
 - node aggregators (`--node-aggregators`, on by itself from AGGREGATE_FROM_WORKERS workers): one actor per node
   keeps that node's workers busy and forwards their sum, so the driver makes one call per batch.
 The choice is made once, at construction (a route of ray_routes); this class owns the workers, their

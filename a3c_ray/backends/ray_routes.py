@@ -59,7 +59,8 @@ def received_gradients(fleet: Fleet, source: int, result: bytes, sent: float) ->
 
 class DirectTasks:
     """The driver keeps --tasks-per-worker tasks queued at every worker; each result is replaced by one task with
-    the newest weights. Batched (the default): every result already finished is applied in one step."""
+    the newest weights. Batched (batches_gradients: --batch-gradients, or a preset's): every result already
+    finished is applied in one step."""
 
     count = 0  # aggregators
     restarts = 0
