@@ -5,9 +5,12 @@ import pytest
 pytestmark = pytest.mark.usefixtures("ray_session")
 
 
-def _in_object_store(size: int) -> bool:
+def _in_object_store(size: int, wait_s: float = 3.0) -> bool:
     """Whether a task's result of `size` bytes went to the shared-memory object store (a node holds it) or was
-    passed inline (no node does)."""
+    passed inline (no node does). A node's copy can be reported after ray.get returns (a fresh-clone CI run once
+    saw none for 3 MB), so the locations are asked again for up to `wait_s`: an inline result never gets one."""
+    import time
+
     import ray
 
     @ray.remote(num_cpus=0)
@@ -16,7 +19,12 @@ def _in_object_store(size: int) -> bool:
 
     ref = result.remote(size)
     assert len(ray.get(ref, timeout=60)) == size
-    return bool(ray.experimental.get_object_locations([ref], timeout_ms=10_000)[ref]["node_ids"])
+    deadline = time.monotonic() + wait_s
+    while True:
+        nodes = ray.experimental.get_object_locations([ref], timeout_ms=10_000)[ref]["node_ids"]
+        if nodes or time.monotonic() >= deadline:
+            return bool(nodes)
+        time.sleep(0.1)
 
 
 def test_a_minatar_models_gradients_are_passed_inline():
