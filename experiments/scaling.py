@@ -60,8 +60,8 @@ EVAL_INTERVAL = {"CartPole-v1": 5_000, "Pendulum-v1": 10_000, "MinAtar/Breakout-
 # the env-step budget of a run, where the env's default (make_config's stop_steps) would end runs that the
 # study needs to see solve: LunarLander-v3 takes ~1.3M env steps at 2 workers on the generic defaults
 STOP_STEPS = {"LunarLander-v3": 4_000_000, "MinAtar/Breakout-v1": 6_000_000}
-# the return that solves an env with no registered reward_threshold. Breakout: the preset's greedy policy passes
-# 12 at ~1.25M env steps with 2 workers (its training mean reaches 28 only near 10M, an hour of simulation a run)
+# the return that solves an env with no registered reward_threshold. Breakout: the preset's 2 workers solve 12 at
+# 1.4-2.5M env steps (scaling.csv; its training mean reaches 28 only near 10M, an hour of simulation a run)
 STOP_RETURN = {"MinAtar/Breakout-v1": 12.0}
 
 
@@ -71,6 +71,11 @@ def overrides(env: str, mode: str, workers: int) -> dict:
     if spec == "scaled":
         return {"envs_per_worker": scaled_envs_per_worker(env, workers)}
     return dict(spec)
+
+
+def config_at(env: str, mode: str, workers: int):
+    """The config the study runs (env, mode) with at this worker count (the virtual cluster aside)."""
+    return make_config(env, workers=workers, **overrides(env, mode, workers))
 
 
 def scaled_envs_per_worker(env: str, workers: int) -> int:
@@ -149,13 +154,13 @@ def run_study(envs, workers, modes, seeds, out: Path) -> pd.DataFrame:
         for mode in modes:
             for n in workers:
                 done = read_rows(csv)
-                have = done[(done["env"] == env) & (done["mode"] == mode) & (done["workers"] == n)]["seed"]
-                missing = [seed for seed in seeds if seed not in set(have.astype(int))]
+                have = set(done[(done["env"] == env) & (done["mode"] == mode) & (done["workers"] == n)]["seed"])
+                missing = [seed for seed in seeds if seed not in have]
                 if not missing:
                     continue
-                config = make_config(env, workers=n, **overrides(env, mode, n))
-                grid = {(env, mode, n): {"workers": n, **overrides(env, mode, n), "virtual": {
-                    "task_ms": calibrated_task_ms(config, out), "task_cv": TASK_CV}}}
+                task = calibrated_task_ms(config_at(env, mode, n), out)
+                grid = {(env, mode, n): {"workers": n, **overrides(env, mode, n),
+                                         "virtual": {"task_ms": task, "task_cv": TASK_CV}}}
                 sweep(grid, missing, out / "runs", label=("env", "mode", "n"), keys=None, extra=task_ms,
                       on_row=lambda rows: add_row(csv, rows.rename(columns=RENAME)[COLUMNS].tail(1)),
                       env=env, backend="virtual", eval_interval_steps=EVAL_INTERVAL.get(env),
@@ -244,8 +249,7 @@ def main() -> None:
         plot(frame, out / "scaling.png")
         print(report(frame))
     frame = pd.read_csv(out / "scaling.csv")
-    text = "# Predicted time to solve on N cores\n\n" + predict(
-        frame, lambda env, mode, n: make_config(env, workers=n, **overrides(env, mode, n)))
+    text = "# Predicted time to solve on N cores\n\n" + predict(frame, config_at)
     atomic_write_text(out / "predict.md", text)
     print(text)
 
