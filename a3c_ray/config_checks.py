@@ -6,6 +6,7 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING
 
+from a3c_ray.backends.protocol import AGGREGATE_FROM_WORKERS, uses_node_aggregators
 from a3c_ray.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -99,9 +100,11 @@ def check_config(config: Config) -> None:
         raise ConfigError("--sync waits for every worker's gradient on the same weights: mp's workers step the "
                           "shared model themselves (Hogwild), and node aggregators forward whatever has arrived; "
                           "use --backend ray or virtual (without --node-aggregators), or serial")
-    if config.node_aggregators and config.batch_gradients is False:
-        raise ConfigError("--node-aggregators forwards sums of gradients, so it needs --batch-gradients; drop "
-                          "--no-batch-gradients or add --no-node-aggregators")
+    if config.batch_gradients is False and uses_node_aggregators(config):
+        given = "--node-aggregators" if config.node_aggregators else \
+            f"--workers {config.workers} (node aggregators from {AGGREGATE_FROM_WORKERS} workers)"
+        raise ConfigError(f"--no-batch-gradients cannot hold with {given}: an aggregator forwards sums of "
+                          "gradients; drop --no-batch-gradients or add --no-node-aggregators")
     for name in ("report_interval_s", "checkpoint_interval_s", "worker_timeout_s"):
         if not getattr(config, name) > 0:
             raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(config, name)!r}")

@@ -17,7 +17,7 @@ import pandas as pd
 from a3c_ray.plumbing.atomic import atomic_write_text
 from common import csv_list, output_dir, parser, seed_list, share, sweep, table
 
-MODES = {"per_gradient": {"batch_gradients": False}, "batched": {"batch_gradients": True},
+MODES = {"per_gradient": {"batch_gradients": False, "node_aggregators": False}, "batched": {"batch_gradients": True},
          "aggregated": {"node_aggregators": True}}
 COLUMNS = ["startup_s", "all_workers_up_s", "time_to_solve_s", "env_steps_to_solve", "env_steps_per_s",
            "gradients_per_update", "policy_lag_mean", "greedy_return", "wall_s"]

@@ -99,7 +99,7 @@ CASES = [
      ["clip.avi", ".gif or .mp4"]),
     ("ale-unknown", ["train", "--env", "ALE/Pongg-v5"], 2, ["ALE/Pongg-v5", "ALE/Pong-v5"]),
     ("aggregators-without-batching", [*TRAIN, "--env", "CartPole-v1", "--node-aggregators", "--no-batch-gradients"],
-     2, ["--node-aggregators", "--batch-gradients"]),
+     2, ["--node-aggregators", "--no-batch-gradients"]),
 ]
 
 

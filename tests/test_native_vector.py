@@ -2,12 +2,17 @@
 dynamics as gymnasium's, step for step)."""
 
 import numpy as np
+import pytest
+import torch
 
+from a3c_ray.config import make_config
 from a3c_ray.core.worker import RolloutWorker
 from a3c_ray.envs.groups import make_env_group
 from a3c_ray.envs.loop_group import EnvGroup
+from a3c_ray.envs.make import make_env
 from a3c_ray.envs.native_vector import NativeVectorGroup, has_native_vector
-from a3c_ray.envs.pendulum_vector import PendulumVector
+from a3c_ray.envs.pendulum_vector import PendulumEpisodes, PendulumVector
+from a3c_ray.run.evaluation import GymEpisodes, build_policy, greedy_returns, make_eval_envs
 from conftest import tiny_config
 
 
@@ -95,3 +100,30 @@ def test_batched_pendulum_resets_like_gymnasium():
     starts = PendulumVector(20_000, seed=1).state
     assert (np.abs(starts[:, 0]) <= np.pi).all() and (np.abs(starts[:, 1]) <= 1.0).all()
     assert abs(starts[:, 0].std() - np.pi / np.sqrt(3)) < 0.05  # uniform on (-pi, pi), as PendulumEnv.reset
+
+
+@pytest.mark.parametrize("squash", [False, True])
+def test_pendulum_evaluation_in_numpy_gives_gymnasiums_returns(squash):
+    """Greedy evaluation steps plain Pendulum-v1 in numpy (PendulumEpisodes): the same episodes, seed by seed, as
+    gymnasium's envs give, in batches smaller than the round (the seeds carry on across batches)."""
+    config = make_config("Pendulum-v1", squash_actions=squash)
+    model, normalizer = build_policy(config)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        model.flat.add_(0.3 * torch.randn_like(model.flat))  # a policy that moves, not the initial ~zero one
+    batch = make_eval_envs(config, 3)
+    assert isinstance(batch, PendulumEpisodes)
+    fast = greedy_returns(model, normalizer, batch, 5, seed=123)
+    slow = greedy_returns(model, normalizer, [make_env("Pendulum-v1") for _ in range(3)], 5, seed=123,
+                          squash_actions=squash)
+    np.testing.assert_allclose(fast, slow, rtol=1e-9)
+    assert len(set(fast)) == 5  # five different starts
+    assert greedy_returns(model, normalizer, batch, 5, seed=124) != fast  # and the seed is what picks them
+
+
+def test_pendulum_evaluation_keeps_gymnasium_where_asked():
+    """--no-native-vector-env, env kwargs (another pendulum) and a video each keep gymnasium's envs."""
+    assert isinstance(make_eval_envs(make_config("Pendulum-v1", native_vector_env=False), 2), GymEpisodes)
+    assert isinstance(make_eval_envs(make_config("Pendulum-v1", env_kwargs={"g": 9.81}), 2), GymEpisodes)
+    assert isinstance(make_eval_envs(make_config("Pendulum-v1"), 2, video=True), GymEpisodes)
+    assert isinstance(make_eval_envs(make_config("CartPole-v1"), 2), GymEpisodes)

@@ -11,6 +11,7 @@ from a3c_ray import make_config, train
 from a3c_ray.backends.protocol import batches_gradients
 from a3c_ray.backends.virtual import VirtualBackend
 from a3c_ray.core.learner import Learner
+from a3c_ray.errors import ConfigError
 from conftest import run_cli, tiny_config
 
 FIXED = {"task_ms": 10, "task_cv": 0, "latency_ms": 2, "driver_ms_per_call": 1, "driver_ms_per_update": 0.5,
@@ -71,6 +72,10 @@ def test_the_driver_batches_by_default_only_with_node_aggregators(tmp_path):
     assert batches_gradients(replace(config, workers=2, batch_gradients=True))
     assert not batches_gradients(replace(config, workers=64, node_aggregators=False))
     assert batches_gradients(make_config("Pendulum-v1", workers=16))  # its preset: it learned better batched
+    replace(config, workers=64, batch_gradients=False, node_aggregators=False).validate()  # per gradient at 64
+    with pytest.raises(ConfigError, match=r"--no-batch-gradients cannot hold with --workers 64 \(node aggregators"):
+        replace(config, workers=64, batch_gradients=False).validate()  # the aggregators would batch regardless
+    replace(config, workers=63, batch_gradients=False).validate()
 
 
 def test_node_aggregators_group_workers_and_send_heartbeats(tmp_path):

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
 from a3c_ray.core.learner import Learner
+from a3c_ray.core.loss import a3c_loss
 from a3c_ray.core.model import get_flat_weights
 from a3c_ray.core.worker import RolloutWorker
 from conftest import tiny_config
@@ -21,6 +23,29 @@ def test_same_rollout_gives_identical_gradients(tmp_path, env):
     assert first.grads is not second.grads
     first.grads[:] = 0  # a copy: scribbling on what was sent leaves the worker's model alone
     assert all(p.grad is None or p.grad.abs().sum() > 0 for p in worker.model.parameters())
+
+
+@pytest.mark.parametrize("max_grad_norm", [0.0, 1e-3], ids=["unclipped", "clipped"])
+def test_gradients_are_the_losss_as_clip_grad_norm_leaves_them(tmp_path, max_grad_norm):
+    """The worker's one flat gradient buffer (FlatGradients) gives what autograd and torch's clip_grad_norm_ give
+    parameter by parameter, and the norm before clipping."""
+    config = tiny_config(tmp_path, env="Pendulum-v1", max_grad_norm=max_grad_norm)
+    worker = RolloutWorker(config, 0)
+    rollout = worker.collector.collect(config.rollout_length)
+    got = worker.gradients_for(rollout, version=0)
+    params = list(worker.model.parameters())
+    holders = [torch.zeros_like(p, requires_grad=True) for p in params]
+    for holder, grad in zip(holders, torch.autograd.grad(a3c_loss(worker.model, rollout, config)[0], params)):
+        holder.grad = grad.clone()
+    norm = torch.linalg.vector_norm(torch.cat([h.grad.reshape(-1) for h in holders]))
+    if max_grad_norm > 0:
+        assert norm > 10 * max_grad_norm  # the clip does act
+        torch.nn.utils.clip_grad_norm_(holders, max_grad_norm)
+    np.testing.assert_allclose(got.grads, torch.cat([h.grad.reshape(-1) for h in holders]).numpy(), rtol=1e-5,
+                               atol=1e-8)
+    assert got.metrics["grad_norm"] == pytest.approx(float(norm), rel=1e-5)
+    worker.model.zero_grad()  # sets every .grad to None: the next call attaches the buffer again
+    np.testing.assert_array_equal(worker.gradients_for(rollout, version=0).grads, got.grads)
 
 
 @pytest.mark.parametrize("native_vector_env", [True, False])

@@ -25,7 +25,7 @@ from torch import nn
 from a3c_ray.config import Config
 from a3c_ray.core.distributions import DiagGaussian, Distribution, distribution_for
 from a3c_ray.core.encoders import ACTIVATIONS, make_encoder, mlp
-from a3c_ray.core.optim import flatten_parameters
+from a3c_ray.core.optim import FlatGradients, flatten_parameters
 from a3c_ray.envs.spaces import observation_layout
 from a3c_ray.errors import ConfigError
 
@@ -65,6 +65,8 @@ class ActorCritic(nn.Module):
             self.dist, DiagGaussian) else None
         self.noise_weights: torch.Tensor | None = None  # gSDE's W per env, [N, features, d]; not a parameter
         self.flat = flatten_parameters(self)  # every parameter is a view into this one vector (a3c_ray.core.optim)
+        self.grads = FlatGradients(self)  # and every gradient into this one
+        self.grads.zero()
 
     @property
     def recurrent(self) -> bool:
@@ -173,7 +175,6 @@ def set_flat_weights(model: ActorCritic, flat: np.ndarray) -> None:
     model.flat.detach().numpy()[:] = flat
 
 
-def get_flat_grads(model: nn.Module) -> np.ndarray:
-    """A copy of all gradients as one float32 array; missing grads count as zeros."""
-    parts = [p.grad.reshape(-1) if p.grad is not None else torch.zeros(p.numel()) for p in model.parameters()]
-    return torch.cat(parts).detach().numpy().copy()
+def get_flat_grads(model: ActorCritic) -> np.ndarray:
+    """A copy of all gradients as one float32 array (a parameter the loss did not reach: zeros)."""
+    return model.grads.flat.numpy().copy()

@@ -31,6 +31,43 @@ def flatten_parameters(model: nn.Module) -> torch.Tensor:
     return flat
 
 
+class FlatGradients:
+    """One contiguous float32 buffer that holds every parameter's gradient, each `.grad` a view into it.
+
+    Backward accumulates into an existing `.grad` in place, so after `zero()` and a backward pass the whole
+    gradient is this one vector: clipping is one norm and one multiply, and sending it one copy, instead of a pass
+    over the parameters for each (~0.1 ms of a Pendulum task's ~3 ms). A parameter the loss does not reach keeps a
+    zero gradient, as a missing `.grad` counted before.
+    """
+
+    def __init__(self, model: nn.Module):
+        self.params = list(model.parameters())
+        self.flat = torch.zeros(sum(p.numel() for p in self.params))
+        self.views, offset = [], 0
+        for p in self.params:
+            self.views.append(self.flat[offset:offset + p.numel()].view_as(p))
+            offset += p.numel()
+
+    def zero(self) -> torch.Tensor:
+        """Zero the buffer and (re)attach each view as its parameter's `.grad`: a `zero_grad()` elsewhere, which
+        sets them to None, cannot leave a gradient outside the buffer."""
+        self.flat.zero_()
+        for p, view in zip(self.params, self.views):
+            if p.grad is not view:
+                p.grad = view
+        return self.flat
+
+    def clip_norm(self, max_norm: float) -> float:
+        """The gradient's L2 norm before clipping; scaled to `max_norm` when above it (torch's clip_grad_norm_
+        rule, over all parameters as one vector). `max_norm` <= 0: no clipping."""
+        norm = float(torch.linalg.vector_norm(self.flat))
+        if max_norm > 0:
+            scale = max_norm / (norm + 1e-6)
+            if scale < 1.0:
+                self.flat.mul_(scale)
+        return norm
+
+
 class FlatOptimizer:
     """The global optimizer: `step(params, grad)` updates the flat parameter vector in place."""
 

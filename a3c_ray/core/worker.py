@@ -51,15 +51,10 @@ class RolloutWorker:
 
     def gradients_for(self, rollout: Rollout, version: int) -> Gradients:
         """Gradient of one rollout's loss. Grads are zeroed first, so calls never accumulate (the original's bug)."""
-        self.model.zero_grad(set_to_none=True)
+        self.model.grads.zero()
         loss, metrics = a3c_loss(self.model, rollout, self.config)
         loss.backward()
-        params = list(self.model.parameters())
-        if self.config.max_grad_norm > 0:
-            norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
-        else:
-            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
-        metrics["grad_norm"] = float(norm)
+        metrics["grad_norm"] = self.model.grads.clip_norm(self.config.max_grad_norm)
         return Gradients(self.index, version, encode(get_flat_grads(self.model), self.config.grad_dtype),
                          rollout.env_steps, rollout.episodes,
                          metrics, moments_state(rollout.obs_moments, rollout.ret_moments))

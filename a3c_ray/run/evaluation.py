@@ -15,6 +15,7 @@ import torch
 from a3c_ray.core.model import ActorCritic, build_model, select_state
 from a3c_ray.core.normalize import Normalizer, normalizer_for
 from a3c_ray.envs.make import make_env
+from a3c_ray.envs.pendulum_vector import PendulumEpisodes, is_plain_pendulum
 from a3c_ray.envs.spaces import ActionCodec, observation_layout
 from a3c_ray.errors import CheckpointError
 from a3c_ray.run.checkpoint import load_checkpoint
@@ -58,51 +59,81 @@ def build_policy(config) -> tuple[ActorCritic, Normalizer]:
     return model, normalizer
 
 
-def greedy_returns(model: ActorCritic, normalizer: Normalizer, envs: list, episodes: int, seed: int,
+class GymEpisodes:
+    """Greedy episodes side by side in gymnasium envs, one each (any env; the first renders frames when asked)."""
+
+    def __init__(self, envs: list, squash_actions: bool = False):
+        self.envs = envs
+        self.layout = observation_layout(envs[0].observation_space)
+        self.codec = ActionCodec(envs[0].action_space, squash_actions)
+
+    def __len__(self) -> int:
+        return len(self.envs)
+
+    def reset(self, seeds: list[int], frames: list | None = None) -> np.ndarray:
+        obs = np.stack([self.layout.encode(env.reset(seed=seed)[0]) for env, seed in zip(self.envs, seeds)])
+        if frames is not None:
+            frames.append(first_frame(self.envs[0]))
+        return obs
+
+    def step(self, rows: np.ndarray, actions: np.ndarray, frames: list | None = None) -> tuple[np.ndarray, ...]:
+        obs, rewards, ended = [], np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
+        for k, (action, i) in enumerate(zip(self.codec.to_env(actions), rows.tolist())):
+            raw, reward, terminated, truncated, _ = self.envs[i].step(action)
+            obs.append(self.layout.encode(raw))
+            rewards[k], ended[k] = float(reward), terminated or truncated
+            if i == 0 and frames is not None:
+                frames.append(self.envs[0].render())
+        return np.stack(obs), rewards, ended
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+Episodes = GymEpisodes | PendulumEpisodes
+
+
+def greedy_returns(model: ActorCritic, normalizer: Normalizer, envs: list | Episodes, episodes: int, seed: int,
                    frames: list | None = None, squash_actions: bool = False) -> list[float]:
     """Returns of `episodes` episodes of the policy's mode, the k-th started with seed + k. The episodes run side
-    by side in `envs`, one batched forward per step for those still running (len(envs) at a time). With
-    `frames`, the first episode's rendered frames (reset included) are appended to it (envs[0] renders)."""
+    by side in `envs` (make_eval_envs's, or a list of gymnasium envs with `squash_actions` for them), one batched
+    forward per step for those still running (len(envs) at a time). With `frames`, the first episode's rendered
+    frames (reset included) are appended to it (the first env renders)."""
+    batch = GymEpisodes(envs, squash_actions) if isinstance(envs, list) else envs
     returns: list[float] = []
-    for first in range(0, episodes, len(envs)):
-        batch = envs[:min(len(envs), episodes - first)]
-        returns += _side_by_side(model, normalizer, batch, seed + first, frames if first == 0 else None,
-                                 squash_actions)
+    for first in range(0, episodes, len(batch)):
+        seeds = [seed + first + k for k in range(min(len(batch), episodes - first))]
+        returns += _side_by_side(model, normalizer, batch, seeds, frames if first == 0 else None)
     return returns
 
 
-def _side_by_side(model: ActorCritic, normalizer: Normalizer, envs: list, seed: int, frames: list | None,
-                  squash_actions: bool) -> list[float]:
-    n = len(envs)
-    layout = observation_layout(envs[0].observation_space)
-    codec = ActionCodec(envs[0].action_space, squash_actions)
-    obs = [layout.encode(env.reset(seed=seed + k)[0]) for k, env in enumerate(envs)]
-    if frames is not None:
-        frames.append(first_frame(envs[0]))
+def _side_by_side(model: ActorCritic, normalizer: Normalizer, batch: Episodes, seeds: list[int],
+                  frames: list | None) -> list[float]:
+    n = len(seeds)
+    obs = batch.reset(seeds, frames)
     state = model.initial_state(n)  # each episode's recurrent state, carried through it
     totals, running = np.zeros(n), np.ones(n, dtype=bool)
     while running.any():
         rows = np.flatnonzero(running)
         with torch.inference_mode():
-            params, after = model.act(torch.from_numpy(normalizer.obs(np.stack([obs[i] for i in rows]))),
+            params, after = model.act(torch.from_numpy(normalizer.obs(obs[rows])),
                                       select_state(state, torch.from_numpy(rows)))
         if after is not None:
             state[0][rows], state[1][rows] = after
-        actions = codec.to_env(model.dist.mode(params.numpy()))
-        for action, i in zip(actions, rows.tolist()):
-            raw, reward, terminated, truncated, _ = envs[i].step(action)
-            obs[i] = layout.encode(raw)
-            totals[i] += float(reward)
-            running[i] = not (terminated or truncated)
-            if i == 0 and frames is not None:
-                frames.append(envs[0].render())
+        obs[rows], rewards, ended = batch.step(rows, model.dist.mode(params.numpy()), frames)
+        totals[rows] += rewards
+        running[rows] = ~ended
     return totals.tolist()
 
 
-def make_eval_envs(config, count: int, video: bool = False) -> list:
-    """`count` envs for greedy episodes side by side; the first renders frames when a video is wanted."""
-    return [make_env(config.env, render_mode="rgb_array" if video and k == 0 else None, kwargs=config.env_kwargs)
-            for k in range(count)]
+def make_eval_envs(config, count: int, video: bool = False) -> Episodes:
+    """`count` episodes side by side: plain Pendulum-v1 in numpy (PendulumEpisodes; unless --no-native-vector-env
+    or a video asks for gymnasium's envs), else gymnasium envs, the first rendering frames when a video is wanted."""
+    if not video and config.native_vector_env and not config.env_kwargs and is_plain_pendulum(config.env):
+        return PendulumEpisodes(count, config.squash_actions)
+    return GymEpisodes([make_env(config.env, render_mode="rgb_array" if video and k == 0 else None,
+                                 kwargs=config.env_kwargs) for k in range(count)], config.squash_actions)
 
 
 def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUATE_SEED,
@@ -116,10 +147,9 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 100, seed: int = EVALUA
     envs = make_eval_envs(config, min(episodes, MAX_SIDE_BY_SIDE), video is not None)
     frames: list | None = [] if video is not None else None
     try:
-        returns = greedy_returns(model, normalizer, envs, episodes, seed, frames, config.squash_actions)
+        returns = greedy_returns(model, normalizer, envs, episodes, seed, frames)
         if video is not None:
-            write_video(frames, Path(video), envs[0].metadata.get("render_fps") or 30)
+            write_video(frames, Path(video), envs.envs[0].metadata.get("render_fps") or 30)
         return returns
     finally:
-        for env in envs:
-            env.close()
+        envs.close()

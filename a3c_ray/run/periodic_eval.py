@@ -63,17 +63,14 @@ def serve(config: Config, requests, results) -> None:
         set_flat_weights(model, params)
         normalizer.load(stats)
         returns = greedy_returns(model, normalizer, envs, config.eval_episodes,
-                                 EVAL_SEED + config.seed * 7919 + round_ * config.eval_episodes,
-                                 squash_actions=config.squash_actions)
+                                 EVAL_SEED + config.seed * 7919 + round_ * config.eval_episodes)
         results.put((returns, time.perf_counter() - start))
-    for env in envs:
-        env.close()
+    envs.close()
 
 
 def _close_and_exit(envs) -> None:
     """End at once, yet close the envs: a user's env may hold a file or a process of its own."""
-    for env in envs:
-        env.close()
+    envs.close()
     os._exit(0)
 
 
