@@ -100,7 +100,8 @@ def check_config(config: Config) -> None:
         raise ConfigError("--sync waits for every worker's gradient on the same weights: mp's workers step the "
                           "shared model themselves (Hogwild), and node aggregators forward whatever has arrived; "
                           "use --backend ray or virtual (without --node-aggregators), or serial")
-    if config.batch_gradients is False and uses_node_aggregators(config):
+    aggregating = config.node_aggregators or (config.backend in ("ray", "virtual") and uses_node_aggregators(config))
+    if config.batch_gradients is False and aggregating:  # by the worker count only where aggregators exist
         given = "--node-aggregators" if config.node_aggregators else \
             f"--workers {config.workers} (node aggregators from {AGGREGATE_FROM_WORKERS} workers)"
         raise ConfigError(f"--no-batch-gradients cannot hold with {given}: an aggregator forwards sums of "

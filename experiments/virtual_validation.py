@@ -15,10 +15,12 @@ fall within the real runs' seed spread.
 
     python experiments/virtual_validation.py            # CartPole-v1 and Pendulum-v1, 2/4/16 workers, 3 seeds
     python experiments/virtual_validation.py --quick    # CartPole-v1, 2 and 4 workers, 1 seed
+    python experiments/virtual_validation.py --envs CartPole-v1 --workers 16 --config '{"batch_gradients": true}'
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -65,7 +67,7 @@ def task_stats(result) -> dict:
             "all_up_lag_p95": float(up["policy_lag_p95"].median()) if len(up) else np.nan}
 
 
-def fit(real: pd.DataFrame, seed: int, out: Path) -> dict[tuple[str, int], dict]:
+def fit(real: pd.DataFrame, seed: int, out: Path, overrides: dict) -> dict[tuple[str, int], dict]:
     """The virtual cluster per (env, workers), from the real runs' medians over seeds (see the module's doc)."""
     models = {}
     for (env, workers), group in real.groupby(["env", "workers"], sort=False):
@@ -76,7 +78,7 @@ def fit(real: pd.DataFrame, seed: int, out: Path) -> dict[tuple[str, int], dict]
         for _ in range(BISECTIONS):
             call = (low * high) ** 0.5
             model = model_for(stats, call)
-            if batching(env, workers, model, seed, out) > target:
+            if batching(env, workers, model, seed, out, overrides) > target:
                 high = call
             else:
                 low = call
@@ -89,13 +91,13 @@ def model_for(stats: dict, call_ms: float) -> dict:
             "latency_ms": max(0.0, stats["latency_ms"] - call_ms)}
 
 
-def batching(env: str, workers: int, model: dict, seed: int, out: Path) -> float:
+def batching(env: str, workers: int, model: dict, seed: int, out: Path, overrides: dict) -> float:
     """Gradients per update of a short virtual run with this cluster."""
     from a3c_ray import make_config, train
 
     config = make_config(env, workers=workers, backend="virtual", virtual=model, seed=seed, stop_steps=FIT_STEPS,
                          out=str(out / "runs" / "fit" / f"{env.replace('/', '_')}-{workers}"), overwrite=True,
-                         progress_bar=False,
+                         progress_bar=False, **overrides,
                          **NO_EVAL)
     TASKS.clear()
     summary = train(config).summary
@@ -109,6 +111,8 @@ def main() -> None:
     p.add_argument("--workers", type=lambda t: [int(w) for w in csv_list(t)], default=None)
     p.add_argument("--seeds", type=seed_list, default=None)
     p.add_argument("--reuse-real", action="store_true", help="fit to <out>/real.csv instead of running real Ray")
+    p.add_argument("--config", type=json.loads, default={}, help="config overrides for every run (real, fitting "
+                   "and virtual), as JSON: '{\"batch_gradients\": true}' validates the batched driver")
     args = p.parse_args()
     out = output_dir(args, "virtual_validation")
     envs = args.envs or (ENVS[:1] if args.quick else ENVS)
@@ -125,15 +129,15 @@ def main() -> None:
         for env in envs:
             grid = {w: {"workers": w} for w in workers}
             frames.append(sweep(grid, seeds, out / "runs" / "real", label="n", keys=keys, extra=task_stats,
-                                env=env, backend="ray", wait_for_workers=True, **NO_EVAL))
+                                env=env, backend="ray", wait_for_workers=True, **args.config, **NO_EVAL))
             atomic_write_text(real_csv, pd.concat(frames).to_csv(index=False))
         real = pd.concat(frames)
     real = real.assign(backend="ray")
-    models = fit(real, seeds[0], out)
+    models = fit(real, seeds[0], out, args.config)
     frames = []
     for (env, n), model in models.items():
         frames.append(sweep({n: {"workers": n, "virtual": model}}, seeds, out / "runs" / "virtual", label="n",
-                            keys=keys, extra=task_stats, env=env, backend="virtual", **NO_EVAL))
+                            keys=keys, extra=task_stats, env=env, backend="virtual", **args.config, **NO_EVAL))
     virtual = pd.concat(frames).assign(backend="virtual")
     both = pd.concat([real, virtual], ignore_index=True).drop(columns=["n"])
     atomic_write_text(out / "validation.csv", both.to_csv(index=False))

@@ -107,8 +107,8 @@ def test_pendulum_evaluation_in_numpy_gives_gymnasiums_returns(squash):
     """Greedy evaluation steps plain Pendulum-v1 in numpy (PendulumEpisodes): the same episodes, seed by seed, as
     gymnasium's envs give, in batches smaller than the round (the seeds carry on across batches)."""
     config = make_config("Pendulum-v1", squash_actions=squash)
-    model, normalizer = build_policy(config)
     torch.manual_seed(1)
+    model, normalizer = build_policy(config)
     with torch.no_grad():
         model.flat.add_(0.3 * torch.randn_like(model.flat))  # a policy that moves, not the initial ~zero one
     batch = make_eval_envs(config, 3)
@@ -116,7 +116,7 @@ def test_pendulum_evaluation_in_numpy_gives_gymnasiums_returns(squash):
     fast = greedy_returns(model, normalizer, batch, 5, seed=123)
     slow = greedy_returns(model, normalizer, [make_env("Pendulum-v1") for _ in range(3)], 5, seed=123,
                           squash_actions=squash)
-    np.testing.assert_allclose(fast, slow, rtol=1e-9)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)  # numpy's array sin/cos against its scalar ones: a last bit
     assert len(set(fast)) == 5  # five different starts
     assert greedy_returns(model, normalizer, batch, 5, seed=124) != fast  # and the seed is what picks them
 

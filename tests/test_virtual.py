@@ -76,6 +76,8 @@ def test_the_driver_batches_by_default_only_with_node_aggregators(tmp_path):
     with pytest.raises(ConfigError, match=r"--no-batch-gradients cannot hold with --workers 64 \(node aggregators"):
         replace(config, workers=64, batch_gradients=False).validate()  # the aggregators would batch regardless
     replace(config, workers=63, batch_gradients=False).validate()
+    for other in ("mp", "serial"):  # no aggregators there: the flag is theirs to ignore
+        replace(config, backend=other, workers=64, batch_gradients=False).validate()
 
 
 def test_node_aggregators_group_workers_and_send_heartbeats(tmp_path):

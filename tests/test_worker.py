@@ -7,6 +7,7 @@ import torch
 from a3c_ray.core.learner import Learner
 from a3c_ray.core.loss import a3c_loss
 from a3c_ray.core.model import get_flat_weights
+from a3c_ray.core.optim import FlatGradients
 from a3c_ray.core.worker import RolloutWorker
 from conftest import tiny_config
 
@@ -145,3 +146,19 @@ def test_the_seed_fixes_the_initial_weights(tmp_path):
 
     np.testing.assert_array_equal(initial(3, "a"), initial(3, "b"))
     assert not np.array_equal(initial(3, "c"), initial(4, "d"))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_flat_clip_leaves_a_non_finite_gradient_as_torch_does(bad):
+    """torch's clip_grad_norm_ scales by max_norm / (norm + 1e-6) clamped to 1: a NaN norm turns every entry NaN,
+    an infinite one zeroes the finite entries. Either way the norm reported is not finite (the learner skips it)."""
+    layer = torch.nn.Linear(2, 1)
+    grads = FlatGradients(layer)
+    grads.zero()[:] = torch.tensor([bad, 1.0, 0.0])
+    reference = [torch.zeros_like(p, requires_grad=True) for p in layer.parameters()]
+    for holder, view in zip(reference, grads.views):
+        holder.grad = view.clone()
+    expected = torch.nn.utils.clip_grad_norm_(reference, 0.5)
+    norm = grads.clip_norm(0.5)
+    assert not np.isfinite(norm) and not torch.isfinite(expected)
+    torch.testing.assert_close(grads.flat, torch.cat([h.grad.reshape(-1) for h in reference]), equal_nan=True)

@@ -41,6 +41,9 @@ class FlatGradients:
     """
 
     def __init__(self, model: nn.Module):
+        """The views share the buffer's storage in this process (and after share_memory or a deepcopy, which keep
+        storages shared); a model pickled on its own would not, as `model.flat` would not: build the model where it
+        trains."""
         self.params = list(model.parameters())
         self.flat = torch.zeros(sum(p.numel() for p in self.params))
         self.views, offset = [], 0
@@ -63,7 +66,7 @@ class FlatGradients:
         norm = float(torch.linalg.vector_norm(self.flat))
         if max_norm > 0:
             scale = max_norm / (norm + 1e-6)
-            if scale < 1.0:
+            if not scale >= 1.0:  # a NaN norm makes every entry NaN, as torch's rule does
                 self.flat.mul_(scale)
         return norm
 
