@@ -23,12 +23,18 @@ def flatten_parameters(model: nn.Module) -> torch.Tensor:
     """Move the parameters into one contiguous float32 buffer and make each of them a view into it."""
     params = list(model.parameters())
     flat = torch.cat([p.detach().reshape(-1).float() for p in params])
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.data = flat[offset:offset + n].view_as(p)
-        offset += n
+    for p, view in zip(params, views_into(flat, params)):
+        p.data = view
     return flat
+
+
+def views_into(flat: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """One view of `flat` per parameter, shaped like it, in order and back to back."""
+    views, offset = [], 0
+    for p in params:
+        views.append(flat[offset:offset + p.numel()].view_as(p))
+        offset += p.numel()
+    return views
 
 
 class FlatGradients:
@@ -46,10 +52,7 @@ class FlatGradients:
         trains."""
         self.params = list(model.parameters())
         self.flat = torch.zeros(sum(p.numel() for p in self.params))
-        self.views, offset = [], 0
-        for p in self.params:
-            self.views.append(self.flat[offset:offset + p.numel()].view_as(p))
-            offset += p.numel()
+        self.views = views_into(self.flat, self.params)
 
     def zero(self) -> torch.Tensor:
         """Zero the buffer and (re)attach each view as its parameter's `.grad`: a `zero_grad()` elsewhere, which

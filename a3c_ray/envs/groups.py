@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from a3c_ray.envs.loop_group import EnvGroup
 from a3c_ray.envs.native_vector import NativeVectorGroup, has_native_vector
-from a3c_ray.envs.pendulum_vector import PendulumVector, is_plain_pendulum
+from a3c_ray.envs.pendulum_vector import PendulumVector, numpy_pendulum
 
 EnvGroupLike = EnvGroup | NativeVectorGroup | PendulumVector
 
@@ -15,6 +15,6 @@ def make_env_group(env_id: str, n: int, seed: int, native_vector: bool = True,
     else the loop (always, with env kwargs)."""
     if native_vector and not kwargs and has_native_vector(env_id):  # kwargs: the env as gymnasium.make builds it
         return NativeVectorGroup(env_id, n, seed)
-    if native_vector and not kwargs and is_plain_pendulum(env_id):
+    if numpy_pendulum(env_id, native_vector, kwargs):
         return PendulumVector(n, seed, squash_actions)
     return EnvGroup(env_id, n, seed, squash_actions, kwargs)

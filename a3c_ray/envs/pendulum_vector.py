@@ -28,17 +28,31 @@ def angle_normalize(x: np.ndarray) -> np.ndarray:
     return ((x + np.pi) % (2 * np.pi)) - np.pi
 
 
-class PendulumVector:
-    """Same interface as EnvGroup (a3c_ray.envs.loop_group). `state` holds [n, 2] (theta, theta dot) in float64."""
+class PendulumRows:
+    """What both batched Pendulums share: gymnasium's spaces, and the torque a row of actions applies."""
 
-    def __init__(self, n: int, seed: int, squash_actions: bool = False,
-                 max_episode_steps: int = MAX_EPISODE_STEPS):
+    def __init__(self, squash_actions: bool):
         single = make_env(ENV_ID)
         self.observation_space, self.action_space = single.observation_space, single.action_space
         single.close()
         self.low = self.action_space.low.astype(np.float32)
         self.high = self.action_space.high.astype(np.float32)
-        self.squash, self.max_steps, self.n = squash_actions, max_episode_steps, n
+        self.squash = squash_actions
+
+    def torques(self, actions: np.ndarray) -> np.ndarray:
+        """The policy's actions [n, 1] clipped (or squashed) into the Box, then to the torque limit as PendulumEnv
+        does; float32, as the env gets them."""
+        u = np.clip(box_action(actions, self.low, self.high, self.squash)[:, 0], -MAX_TORQUE, MAX_TORQUE)
+        return u.astype(np.float32)
+
+
+class PendulumVector(PendulumRows):
+    """Same interface as EnvGroup (a3c_ray.envs.loop_group). `state` holds [n, 2] (theta, theta dot) in float64."""
+
+    def __init__(self, n: int, seed: int, squash_actions: bool = False,
+                 max_episode_steps: int = MAX_EPISODE_STEPS):
+        super().__init__(squash_actions)
+        self.max_steps, self.n = max_episode_steps, n
         self.rng = np.random.default_rng([seed, ENV_STREAM])  # not the stream the worker samples actions with
         self.state = self.rng.uniform(-INIT_HIGH, INIT_HIGH, size=(n, 2))
         self.obs = observe(self.state)
@@ -49,8 +63,7 @@ class PendulumVector:
         return self.n
 
     def step(self, actions: np.ndarray) -> StepResult:
-        u = np.clip(box_action(actions, self.low, self.high, self.squash)[:, 0], -MAX_TORQUE, MAX_TORQUE)
-        self.state, costs = dynamics(self.state, u.astype(np.float32))
+        self.state, costs = dynamics(self.state, self.torques(actions))
         rewards = (-costs).astype(np.float32)
         obs = observe(self.state)
         self.episode_returns -= costs  # float64, as EnvGroup sums the env's rewards
@@ -73,19 +86,15 @@ class PendulumVector:
         pass
 
 
-class PendulumEpisodes:
+class PendulumEpisodes(PendulumRows):
     """Greedy evaluation's episodes of plain Pendulum-v1 side by side (a3c_ray.run.evaluation): episode k starts
     where gymnasium's `reset(seed=seeds[k])` starts it, and every row steps by the same dynamics until the 200-step
     limit. A 20-episode round stepped through gymnasium's envs took 0.086-0.092 s of CPU here, against 0.036 s in
     numpy (experiments/eval_cost.py), and a Pendulum run on 2 cores evaluates every ~0.5 s beside its workers."""
 
     def __init__(self, count: int, squash_actions: bool = False):
-        single = make_env(ENV_ID)
-        self.observation_space, self.action_space = single.observation_space, single.action_space
-        single.close()
-        self.count, self.squash = count, squash_actions
-        self.low = self.action_space.low.astype(np.float32)
-        self.high = self.action_space.high.astype(np.float32)
+        super().__init__(squash_actions)
+        self.count = count
         self.state, self.steps = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
@@ -102,8 +111,7 @@ class PendulumEpisodes:
     def step(self, rows: np.ndarray, actions: np.ndarray, frames: list | None = None) -> tuple[np.ndarray, ...]:
         """The policy's actions for the episodes in `rows` (still running): their next obs, rewards and whether
         each ended."""
-        u = np.clip(box_action(actions, self.low, self.high, self.squash)[:, 0], -MAX_TORQUE, MAX_TORQUE)
-        self.state[rows], costs = dynamics(self.state[rows], u.astype(np.float32))
+        self.state[rows], costs = dynamics(self.state[rows], self.torques(actions))
         self.steps[rows] += 1
         return observe(self.state[rows]), -costs, self.steps[rows] >= MAX_EPISODE_STEPS
 
@@ -123,6 +131,12 @@ def dynamics(state: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def observe(state: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(state[:, 0]), np.sin(state[:, 0]), state[:, 1]], axis=1).astype(np.float32)
+
+
+def numpy_pendulum(env_id: str, native_vector: bool, kwargs: dict | None) -> bool:
+    """Whether the batched Pendulums here stand in for gymnasium's env: the registered Pendulum-v1, no env kwargs
+    (another pendulum), and --native-vector-env on. Training's groups and evaluation's episodes ask the same."""
+    return native_vector and not kwargs and is_plain_pendulum(env_id)
 
 
 def is_plain_pendulum(env_id: str) -> bool:

@@ -15,7 +15,7 @@ import torch
 from a3c_ray.core.model import ActorCritic, build_model, select_state
 from a3c_ray.core.normalize import Normalizer, normalizer_for
 from a3c_ray.envs.make import make_env
-from a3c_ray.envs.pendulum_vector import PendulumEpisodes, is_plain_pendulum
+from a3c_ray.envs.pendulum_vector import PendulumEpisodes, numpy_pendulum
 from a3c_ray.envs.spaces import ActionCodec, observation_layout
 from a3c_ray.errors import CheckpointError
 from a3c_ray.run.checkpoint import load_checkpoint
@@ -130,7 +130,7 @@ def _side_by_side(model: ActorCritic, normalizer: Normalizer, batch: Episodes, s
 def make_eval_envs(config, count: int, video: bool = False) -> Episodes:
     """`count` episodes side by side: plain Pendulum-v1 in numpy (PendulumEpisodes; unless --no-native-vector-env
     or a video asks for gymnasium's envs), else gymnasium envs, the first rendering frames when a video is wanted."""
-    if not video and config.native_vector_env and not config.env_kwargs and is_plain_pendulum(config.env):
+    if not video and numpy_pendulum(config.env, config.native_vector_env, config.env_kwargs):
         return PendulumEpisodes(count, config.squash_actions)
     return GymEpisodes([make_env(config.env, render_mode="rgb_array" if video and k == 0 else None,
                                  kwargs=config.env_kwargs) for k in range(count)], config.squash_actions)
